@@ -1,0 +1,267 @@
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clones import bigmodel
+from clones.audio import sniff_format
+
+logger = logging.getLogger(__name__)
+
+
+def sample_upload_to(clone, filename):
+    # Never a user's filename: names are ours, so nothing a user types can become a path.
+    return f"samples/{clone.uuid}.{clone.sample_format}"
+
+
+def preview_upload_to(clone, filename):
+    return f"previews/{filename}"
+
+
+def new_voice_name():
+    """The provider-side voice name: unique across the whole account that one API key serves."""
+    return f"vc_{uuid.uuid4().hex[:24]}"
+
+
+class Clone(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        UPLOADING = "uploading", _("Uploading sample")
+        CLONING = "cloning", _("Cloning voice")
+        FETCHING_PREVIEW = "fetching_preview", _("Fetching preview")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    class ErrorKind(models.TextChoices):
+        UNAVAILABLE = "unavailable", _("Service unavailable")
+        ACCOUNT = "account", _("Provider account problem")
+        REJECTED = "rejected", _("Rejected by the provider")
+        CONTENT = "content", _("Content policy")
+        INTERNAL = "internal", _("Internal error")
+
+    FINISHED = (Status.READY, Status.FAILED)
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=100)
+    voice_name = models.CharField(
+        _("provider voice name"), max_length=64, unique=True, default=new_voice_name, editable=False
+    )
+    provider_model = models.CharField(_("clone model"), max_length=64)
+
+    sample = models.FileField(_("voice sample"), upload_to=sample_upload_to, max_length=200)
+    sample_format = models.CharField(max_length=8, editable=False)
+    sample_duration = models.FloatField(_("sample duration (s)"), null=True, editable=False)
+    transcript = models.TextField(_("transcript of the sample"), blank=True)
+    preview_text = models.TextField(_("preview text"))
+
+    sample_file_id = models.CharField(_("sample file id"), max_length=200, blank=True)
+    voice_id = models.CharField(_("provider voice id"), max_length=200, blank=True, db_index=True)
+    preview_file_id = models.CharField(_("preview file id"), max_length=200, blank=True)
+    preview_audio = models.FileField(_("preview audio"), upload_to=preview_upload_to, blank=True)
+
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.QUEUED)
+    error_kind = models.CharField(max_length=20, choices=ErrorKind, blank=True)
+    error_code = models.CharField(_("provider error code"), max_length=32, blank=True)
+    error_message = models.TextField(_("provider error message"), blank=True)
+    request_id = models.CharField(_("last request id"), max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Set just before the clone call goes out: from then on the provider may hold our voice.
+    clone_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A worker holds a clone while it works on it, so a redelivered task cannot run it twice.
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("voice clone")
+        verbose_name_plural = _("voice clones")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("clones:detail", args=[self.uuid])
+
+    @property
+    def preview_url(self):
+        return reverse("clones:preview", args=[self.uuid])
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED
+
+    @property
+    def is_ready(self):
+        return self.status == self.Status.READY
+
+    @property
+    def failure_reason(self):
+        reasons = {
+            self.ErrorKind.UNAVAILABLE: _(
+                "The voice service is unavailable or overloaded right now. Please try again later."
+            ),
+            self.ErrorKind.ACCOUNT: _(
+                "The site's voice service account cannot be used right now (for example, its "
+                "balance is in arrears). The site's staff need to fix this."
+            ),
+            self.ErrorKind.REJECTED: _("The voice service rejected this sample or text."),
+            self.ErrorKind.CONTENT: _("The voice service refused this content under its content policy."),
+            self.ErrorKind.INTERNAL: _("Something went wrong on our side. The site's staff have been told."),
+        }
+        return reasons.get(self.error_kind, "")
+
+    def steps(self):
+        """The progress steps shown on the clone page, each marked done, current or to do."""
+        order = [s for s in self.Status if s != self.Status.FAILED]
+        reached = order.index(self.status) if self.status in order else -1
+        return [
+            {"status": s.value, "label": s.label, "done": i < reached or self.is_ready, "current": i == reached}
+            for i, s in enumerate(order)
+        ]
+
+    # -- the pipeline: each step does one provider call and saves its result at once -------
+
+    def enqueue(self):
+        from clones.tasks import process_clone
+
+        transaction.on_commit(lambda: process_clone.delay(self.pk))
+
+    def claim(self):
+        """Take the lease on this clone; False if it is finished or another worker holds it."""
+        now = timezone.now()
+        taken = (
+            Clone.objects.filter(pk=self.pk)
+            .exclude(status__in=self.FINISHED)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .update(
+                lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
+                attempts=F("attempts") + 1,
+                started_at=Coalesce("started_at", now),
+            )
+        )
+        if taken:
+            self.refresh_from_db()
+        return bool(taken)
+
+    def release(self):
+        Clone.objects.filter(pk=self.pk).update(lease_expires_at=None)
+
+    def process(self, client):
+        self.upload_sample(client)
+        self.create_voice(client)
+        self.fetch_preview(client)
+        self.error_kind = self.error_code = self.error_message = ""
+        self.finished_at = timezone.now()
+        self._save_status(
+            self.Status.READY, "finished_at", "error_kind", "error_code", "error_message"
+        )
+
+    def upload_sample(self, client):
+        if self.sample_file_id:
+            return
+        self._save_status(self.Status.UPLOADING)
+        with self.sample.open("rb") as sample:
+            uploaded = client.upload_file(sample, f"{self.voice_name}.{self.sample_format}")
+        self.sample_file_id = uploaded.id
+        self.save(update_fields=["sample_file_id", "updated_at"])
+
+    def create_voice(self, client):
+        if self.voice_id:
+            return
+        self._save_status(self.Status.CLONING)
+        # An earlier attempt may have reached the provider and lost the answer: look before paying.
+        if self.clone_requested_at and self._adopt_existing_voice(client):
+            return
+        self.request_id = bigmodel.new_request_id()
+        self.clone_requested_at = timezone.now()
+        self.save(update_fields=["request_id", "clone_requested_at", "updated_at"])
+        result = client.clone_voice(
+            voice_name=self.voice_name,
+            input=self.preview_text,
+            text=self.transcript,
+            file_id=self.sample_file_id,
+            model=self.provider_model,
+            request_id=self.request_id,
+        )
+        self.voice_id, self.preview_file_id = result.voice, result.file_id
+        self.save(update_fields=["voice_id", "preview_file_id", "updated_at"])
+
+    def _find_provider_voice(self, client):
+        for voice in client.list_voices(voice_type="PRIVATE", voice_name=self.voice_name):
+            if voice.voice_name == self.voice_name:  # the name filter is fuzzy
+                return voice
+        return None
+
+    def _adopt_existing_voice(self, client):
+        voice = self._find_provider_voice(client)
+        if voice is None:
+            return False
+        logger.info("clone=%s adopting provider voice found by name", self.pk)
+        self.voice_id = voice.voice
+        self.save(update_fields=["voice_id", "updated_at"])
+        return True
+
+    def fetch_preview(self, client):
+        if self.preview_audio:
+            return
+        self._save_status(self.Status.FETCHING_PREVIEW)
+        data = self._download_preview(client)
+        audio_format = sniff_format(data)
+        if audio_format is None:
+            raise bigmodel.BadResponse("The preview the provider sent is not WAV or MP3 audio")
+        self.preview_audio.save(f"{self.uuid}.{audio_format}", ContentFile(data), save=False)
+        self.save(update_fields=["preview_audio", "updated_at"])
+
+    def _download_preview(self, client):
+        if self.preview_file_id:
+            try:
+                return client.file_content(self.preview_file_id)
+            except bigmodel.PermanentError as exc:
+                # The docs say file content serves batch files only: fall back on the voice list.
+                logger.info("clone=%s preview via file content failed (%s), trying voice list", self.pk, exc)
+        voice = self._find_provider_voice(client)
+        if voice is None or not voice.download_url:
+            raise bigmodel.InvalidRequest("The provider has no preview audio for this voice")
+        return client.download(voice.download_url)
+
+    def fail(self, error):
+        self.error_kind = _error_kind(error)
+        self.error_code = getattr(error, "code", None) or ""
+        self.error_message = getattr(error, "message", "") or type(error).__name__
+        self.finished_at = timezone.now()
+        self._save_status(self.Status.FAILED, "error_kind", "error_code", "error_message", "finished_at")
+
+    def note_retry(self, error):
+        """Keep the latest transient error for staff while the task waits to try again."""
+        self.error_code = error.code or ""
+        self.error_message = error.message
+        self.save(update_fields=["error_code", "error_message", "updated_at"])
+
+    def _save_status(self, status, *fields):
+        self.status = status
+        # Only the fields this step owns: a rename saved meanwhile by the web process must survive.
+        self.save(update_fields=["status", "updated_at", *fields])
+
+
+def _error_kind(error):
+    if isinstance(error, bigmodel.TransientError):
+        return Clone.ErrorKind.UNAVAILABLE
+    if isinstance(error, bigmodel.AuthenticationFailed | bigmodel.AccountProblem | bigmodel.QuotaExhausted):
+        return Clone.ErrorKind.ACCOUNT
+    if isinstance(error, bigmodel.ContentRejected):
+        return Clone.ErrorKind.CONTENT
+    if isinstance(error, bigmodel.BigModelError):
+        return Clone.ErrorKind.REJECTED
+    return Clone.ErrorKind.INTERNAL

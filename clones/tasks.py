@@ -1,0 +1,44 @@
+import logging
+import random
+
+from celery import shared_task
+from django.conf import settings
+
+from clones import bigmodel
+from clones.models import Clone
+
+logger = logging.getLogger(__name__)
+
+
+def retry_delay(retries, retry_after=None):
+    """Exponential backoff with jitter, never sooner than the provider's Retry-After."""
+    ceiling = min(settings.CLONE_RETRY_MAX_DELAY, settings.CLONE_RETRY_BASE_DELAY * 2**retries)
+    return max(retry_after or 0.0, random.uniform(ceiling / 2, ceiling))
+
+
+@shared_task(bind=True, max_retries=None)
+def process_clone(self, clone_id):
+    clone = Clone.objects.filter(pk=clone_id).first()
+    if clone is None or not clone.claim():
+        return  # gone, finished, or another worker holds it
+    try:
+        with bigmodel.BigModelClient.from_settings() as client:
+            clone.process(client)
+        return
+    except bigmodel.TransientError as exc:
+        error = exc
+    except bigmodel.BigModelError as exc:
+        clone.fail(exc)
+        return
+    except Exception as exc:
+        logger.exception("clone=%s failed unexpectedly", clone_id)
+        clone.fail(exc)
+        return
+    finally:
+        clone.release()
+
+    if self.request.retries >= settings.CLONE_MAX_RETRIES:
+        clone.fail(error)
+        return
+    clone.note_retry(error)
+    raise self.retry(countdown=retry_delay(self.request.retries, error.retry_after))

@@ -1,0 +1,48 @@
+// Follows a clone's progress on its page: polls the status endpoint until the clone is finished.
+(function () {
+  "use strict";
+  var root = document.getElementById("clone");
+  if (!root) return;
+  var url = root.dataset.statusUrl;
+  var label = document.getElementById("status-label");
+  var delay = 1000;
+
+  function render(state) {
+    root.dataset.status = state.status;
+    label.textContent = state.label;
+    label.className = "badge status-" + state.status;
+    state.steps.forEach(function (step) {
+      var item = document.querySelector('[data-step="' + step.status + '"]');
+      if (item) item.className = step.done ? "done" : step.current ? "current" : "";
+    });
+    if (state.status === "failed") {
+      document.getElementById("failure-reason").textContent = state.failure_reason;
+      document.getElementById("failure").hidden = false;
+    }
+    if (state.preview_url) {
+      var audio = document.getElementById("preview-audio");
+      if (!audio.getAttribute("src")) audio.src = state.preview_url;
+      document.getElementById("player").hidden = false;
+    }
+  }
+
+  function poll() {
+    fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (state) {
+        render(state);
+        delay = 1000;
+        if (!state.finished) setTimeout(poll, delay);
+      })
+      .catch(function () {
+        // The server may be restarting: back off, keep trying.
+        delay = Math.min(delay * 2, 15000);
+        setTimeout(poll, delay);
+      });
+  }
+
+  if (root.dataset.status !== "ready" && root.dataset.status !== "failed") setTimeout(poll, delay);
+})();

@@ -1,0 +1,137 @@
+"""Shared fixtures: the BigModel sandbox on loopback, a real Celery worker, a real browser.
+
+Under CI (`CI=true`) a missing browser is a failure, never a silent skip.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(autouse=True)
+def empty_media_folder():
+    """Each test starts with no stored files (the worker shares the folder, so no per-test tmp)."""
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory):
+    from sandbox.testing import running_sandbox
+
+    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as server:
+        settings.BIGMODEL_BASE_URL = server.base_url
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The sandbox, emptied of voices, recorded calls and faults for each test."""
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.clear_faults()
+
+
+def worker_database_url():
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+    return f"postgres://{credentials}@{host}/{db['NAME']}"
+
+
+def start_worker(extra_env=None, concurrency=2):
+    """A real `celery worker` process on the test database, broker and sandbox."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "voiceclone_site.settings_test",
+        "VOICECLONE_TEST_DATA_DIR": str(settings.DATA_DIR),
+        "VOICECLONE_TEST_BIGMODEL_URL": settings.BIGMODEL_BASE_URL,
+        "DATABASE_URL": worker_database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        **(extra_env or {}),
+    }
+    log_path = Path(settings.DATA_DIR) / f"worker-{time.time_ns()}.log"
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "voiceclone_site", "worker", "--loglevel=INFO",
+         "--pool=threads", f"--concurrency={concurrency}", "--without-mingle", "--without-gossip"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+    process.log_path = log_path
+    return process
+
+
+def stop_worker(process):
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
+    process = start_worker()
+    yield process
+    stop_worker(process)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def wait_until(predicate, timeout=30, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

@@ -1,0 +1,88 @@
+"""The pipeline steps on `Clone`, run in-process against the sandbox over real HTTP."""
+
+import pytest
+from django.core.files.base import ContentFile
+
+from clones import bigmodel
+from clones.models import Clone
+from tests.samples import wav_bytes, wav_duration
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(sandbox):
+    with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key, read_timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def clone():
+    clone = Clone(name="Test", provider_model="glm-tts-clone", preview_text="This is my preview.",
+                  sample_format="wav", sample_duration=4.0)
+    clone.sample.save("ignored.wav", ContentFile(wav_bytes(4)), save=False)
+    clone.save()
+    return clone
+
+
+def provider_calls(sandbox, route):
+    return len(sandbox.calls(route))
+
+
+def test_process_runs_every_step_and_stores_the_preview(clone, client, sandbox):
+    clone.process(client)
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.READY and clone.finished_at
+    assert clone.sample_file_id and clone.voice_id and clone.preview_file_id
+    assert len(clone.request_id) == 32
+    preview = clone.preview_audio.read()
+    assert preview[:4] == b"RIFF" and 0.5 < wav_duration(preview) < 10
+    assert clone.preview_audio.name == f"previews/{clone.uuid}.wav"
+    assert [v["voice"] for v in sandbox.voices()] == [clone.voice_id]
+
+
+def test_rerun_repeats_no_finished_step(clone, client, sandbox):
+    clone.process(client)
+    clone.process(client)
+    assert provider_calls(sandbox, "files.upload") == 1
+    assert provider_calls(sandbox, "voice.clone") == 1
+    assert provider_calls(sandbox, "files.content") == 1
+
+
+def test_lost_clone_answer_adopts_the_voice_instead_of_cloning_again(clone, client, sandbox):
+    sandbox.set_faults([{"route": "voice.clone", "action": "drop_after"}])
+    with pytest.raises(bigmodel.ConnectionFailed):
+        clone.process(client)
+    clone.process(client)
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.READY
+    assert provider_calls(sandbox, "voice.clone") == 1
+    assert [v["voice"] for v in sandbox.voices()] == [clone.voice_id]
+    assert clone.preview_audio.read()[:4] == b"RIFF"  # through the voice list's download_url
+
+
+def test_preview_falls_back_on_voice_list_download(clone, client, sandbox):
+    sandbox.set_faults([{"route": "files.content", "action": "error", "status": 404, "code": "1214"}])
+    clone.process(client)
+    assert provider_calls(sandbox, "download") == 1
+    assert clone.preview_audio.read()[:4] == b"RIFF"
+
+
+def test_claim_is_exclusive_until_released(clone):
+    assert clone.claim()
+    assert not Clone.objects.get(pk=clone.pk).claim()
+    clone.release()
+    assert Clone.objects.get(pk=clone.pk).claim()
+    assert Clone.objects.get(pk=clone.pk).attempts == 2
+
+
+def test_failure_keeps_provider_code_and_reads_well(clone, client, sandbox):
+    sandbox.set_faults([{"route": "voice.clone", "action": "error", "status": 400, "code": "1301",
+                         "message": "contains sensitive content"}])
+    with pytest.raises(bigmodel.ContentRejected) as caught:
+        clone.process(client)
+    clone.fail(caught.value)
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.FAILED
+    assert (clone.error_code, clone.error_message) == ("1301", "contains sensitive content")
+    assert "content policy" in str(clone.failure_reason)

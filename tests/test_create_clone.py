@@ -1,0 +1,100 @@
+"""Submitting the clone form: good samples are queued, bad ones are refused with nothing left behind."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from clones.models import Clone
+from tests.samples import mp3_bytes, wav_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def stored_files():
+    media = Path(settings.MEDIA_ROOT)
+    return sorted(p for p in media.rglob("*") if p.is_file()) if media.exists() else []
+
+
+def queued_messages():
+    queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    return sorted(queue.glob("*.msg"))
+
+
+@pytest.fixture
+def clean_queue():
+    for message in queued_messages():
+        message.unlink()
+
+
+def submit(client, data, filename="sample.wav", **fields):
+    form = {"name": "My voice", "preview_text": "Hello from my cloned voice.", "transcript": "", **fields}
+    form["sample"] = SimpleUploadedFile(filename, data)
+    return client.post(reverse("clones:create"), form)
+
+
+def test_form_page_shows_sandbox_banner(client):
+    response = client.get(reverse("clones:create"))
+    assert response.status_code == 200
+    assert "Sandbox mode: previews are synthesized locally and are not real clones." in response.text
+
+
+def test_wav_sample_creates_queued_clone_and_enqueues_once(client, clean_queue):
+    response = submit(client, wav_bytes(5), transcript="Some words.")
+    clone = Clone.objects.get()
+    assert response.status_code == 302 and response["Location"] == clone.get_absolute_url()
+    assert clone.status == Clone.Status.QUEUED
+    assert (clone.sample_format, clone.sample_duration) == ("wav", 5.0)
+    assert clone.provider_model == "glm-tts-clone"
+    assert clone.voice_name.startswith("vc_") and clone.voice_name != clone.name
+    assert clone.sample.name == f"samples/{clone.uuid}.wav"
+    assert len(queued_messages()) == 1
+
+
+def test_mp3_sample_is_accepted_whatever_its_name(client, clean_queue):
+    submit(client, mp3_bytes(4), filename="../../etc/passwd.txt")
+    clone = Clone.objects.get()
+    assert clone.sample_format == "mp3"
+    assert clone.sample.name == f"samples/{clone.uuid}.mp3"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "The submitted file is empty."),
+        (b"just some text, not audio at all" * 20, "This file is not audio we can read, or it is damaged."),
+        (wav_bytes(2), "The sample is 2.0 s long; it needs at least 3 s of speech."),
+        (wav_bytes(31), "The sample is 31.0 s long; please keep it to 30 s or less."),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40, "This file is not audio we can read, or it is damaged."),
+    ],
+    ids=["empty", "text", "too-short", "too-long", "truncated-wav"],
+)
+def test_bad_samples_are_refused_leaving_nothing(client, clean_queue, data, message):
+    response = submit(client, data)
+    assert response.status_code == 200
+    assert message in response.text
+    assert Clone.objects.count() == 0
+    assert stored_files() == []
+    assert queued_messages() == []
+
+
+def test_oversized_sample_is_refused(client, clean_queue, settings):
+    settings.SAMPLE_MAX_BYTES = 100_000
+    response = submit(client, wav_bytes(5))
+    assert "The file is 156.3\xa0KB; the limit is 97.7\xa0KB." in response.text
+    assert Clone.objects.count() == 0 and queued_messages() == []
+
+
+def test_preview_text_is_required(client, clean_queue):
+    response = submit(client, wav_bytes(4), preview_text="   ")
+    assert "Please enter a text for the preview." in response.text or "This field is required." in response.text
+    assert Clone.objects.count() == 0
+
+
+def test_clone_names_are_escaped(client, clean_queue):
+    submit(client, wav_bytes(4), name="<script>alert(1)</script>")
+    page = client.get(Clone.objects.get().get_absolute_url())
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
