@@ -13,8 +13,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python requirements.txt
+$(VENV)/.installed: $(BIN)/python requirements.txt $(wildcard locale/*/LC_MESSAGES/django.po)
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pybabel compile --use-fuzzy -d locale -D django
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
@@ -34,6 +35,10 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Refresh the catalogs after changing user-facing strings (needs GNU gettext), then translate.
+messages: install-dev
+	$(BIN)/python manage.py makemessages -l zh_Hans -i ".venv/*" -i "sandbox/*" -i "tests/*" -i "bench/*"
 
 lint: install-dev
 	$(BIN)/ruff check .
