@@ -108,6 +108,18 @@ class SandboxApp:
                   "authorized": "Authorization" in request.headers}
         with self.calls_lock:
             self.calls.append(record)
+            # The real service limits calls in flight per account; latency counts as in flight.
+            if self.max_concurrency and self.in_flight >= self.max_concurrency:
+                record.update(status=429, code="1302")
+                return error_response(429, "1302", "您当前使用该API的并发数过高，请降低并发，或联系客服增加限额。")
+            self.in_flight += 1
+        try:
+            return self._handle(request, route, args, record)
+        finally:
+            with self.calls_lock:
+                self.in_flight -= 1
+
+    def _handle(self, request, route, args, record):
         if self.latency:
             time.sleep(self.latency)
         rule = self.faults.take(route)
@@ -128,29 +140,17 @@ class SandboxApp:
             record["status"] = 200
             return Response('{"id": "1768118482370-', status=200, content_type="application/json")
 
-        response = self._run(request, route, args)
-        if action == "drop_after":
-            return self._drop(request)
-        record["status"] = response.status_code
-        if response.status_code >= 400:
-            record["code"] = json.loads(response.get_data())["error"]["code"]
-        return response
-
-    def _run(self, request, route, args):
-        with self.calls_lock:
-            if self.max_concurrency and self.in_flight >= self.max_concurrency:
-                return error_response(429, "1302", "您当前使用该API的并发数过高，请降低并发，或联系客服增加限额。")
-            self.in_flight += 1
         try:
             if route != "download":
                 self._authenticate(request)
-            handler = getattr(self, "api_" + route.replace(".", "_"))
-            return handler(request, **args)
+            response = getattr(self, "api_" + route.replace(".", "_"))(request, **args)
         except ApiError as exc:
-            return error_response(exc.status, exc.code, exc.message)
-        finally:
-            with self.calls_lock:
-                self.in_flight -= 1
+            record["code"] = exc.code
+            response = error_response(exc.status, exc.code, exc.message)
+        if action == "drop_after":
+            return self._drop(request)
+        record["status"] = response.status_code
+        return response
 
     def _drop(self, request):
         # Close the TCP connection with no answer at all; Werkzeug takes the broken pipe quietly.

@@ -134,7 +134,11 @@ def estimate_f0(samples, rate=16000, low=60.0, high=400.0):
         corr = np.array([np.dot(head, chunk[lag : lag + frame]) for lag in lags])
         norms = np.sqrt(energy * np.array([np.dot(chunk[lag : lag + frame], chunk[lag : lag + frame]) for lag in lags]))
         corr = corr / np.maximum(norms, 1e-12)
-        best = int(np.argmax(corr))
-        if corr[best] > 0.6:
+        peak = corr.max()
+        if peak > 0.6:
+            # The first lag near the peak is the period; later ones are its multiples (octave errors).
+            best = int(np.argmax(corr >= 0.9 * peak))
+            while best + 1 < len(corr) and corr[best + 1] > corr[best]:
+                best += 1
             estimates.append(rate / lags[best])
     return float(np.median(estimates)) if estimates else None
