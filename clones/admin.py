@@ -36,8 +36,17 @@ class CloneAdmin(admin.ModelAdmin):
         (_("Sample"), {"fields": ["sample", "sample_format", "sample_duration", "transcript", "preview_text"]}),
         (
             "Provider",
-            {"fields": ["voice_name", "voice_id", "sample_file_id", "preview_file_id", "preview_audio",
-                        "request_id", "clone_requested_at"]},
+            {
+                "fields": [
+                    "voice_name",
+                    "voice_id",
+                    "sample_file_id",
+                    "preview_file_id",
+                    "preview_audio",
+                    "request_id",
+                    "clone_requested_at",
+                ]
+            },
         ),
         (_("Errors"), {"fields": ["error_kind", "error_code", "error_message"]}),
         (_("Timestamps"), {"fields": ["created_at", "updated_at", "started_at", "finished_at", "lease_expires_at"]}),

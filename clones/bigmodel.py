@@ -211,9 +211,7 @@ class BigModelClient:
         if text:
             payload["text"] = text
         body = self._json("POST", "/voice/clone", route="voice.clone", json=payload)
-        return ClonedVoice(
-            voice=body["voice"], file_id=body["file_id"], request_id=body.get("request_id", "")
-        )
+        return ClonedVoice(voice=body["voice"], file_id=body["file_id"], request_id=body.get("request_id", ""))
 
     def file_content(self, file_id):
         return self._bytes(

@@ -21,8 +21,7 @@ class CloneForm(forms.ModelForm):
         help_texts = {
             "name": _("Only for you: how this voice is listed."),
             "transcript": _(
-                "Exactly what is said in the sample. Leave it empty if unsure: a wrong transcript is "
-                "worse than none."
+                "Exactly what is said in the sample. Leave it empty if unsure: a wrong transcript is worse than none."
             ),
             "preview_text": _("What the cloned voice will say in its preview."),
         }

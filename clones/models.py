@@ -164,9 +164,7 @@ class Clone(models.Model):
         self.fetch_preview(client)
         self.error_kind = self.error_code = self.error_message = ""
         self.finished_at = timezone.now()
-        self._save_status(
-            self.Status.READY, "finished_at", "error_kind", "error_code", "error_message"
-        )
+        self._save_status(self.Status.READY, "finished_at", "error_kind", "error_code", "error_message")
 
     def upload_sample(self, client):
         if self.sample_file_id:

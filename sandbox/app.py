@@ -49,8 +49,12 @@ def _url_map():
     ]
     rules = [Rule(API + path, methods=[method], endpoint=name) for path, method, name in api]
     rules.append(Rule("/download/<file_id>", methods=["GET"], endpoint="download"))
-    for name, methods in [("calls", ["GET"]), ("faults", ["GET", "POST", "DELETE"]), ("reset", ["POST"]),
-                          ("voices", ["GET"])]:
+    for name, methods in [
+        ("calls", ["GET"]),
+        ("faults", ["GET", "POST", "DELETE"]),
+        ("reset", ["POST"]),
+        ("voices", ["GET"]),
+    ]:
         rules.append(Rule(f"/_sandbox/{name}", methods=methods, endpoint=f"control.{name}"))
     return Map(rules)
 
@@ -104,8 +108,14 @@ class SandboxApp:
     # -- API calls: record, inject faults, enforce auth and concurrency, then do the work ------
 
     def handle_api(self, request, route, args):
-        record = {"route": route, "method": request.method, "status": None, "code": None, "at": time.time(),
-                  "authorized": "Authorization" in request.headers}
+        record = {
+            "route": route,
+            "method": request.method,
+            "status": None,
+            "code": None,
+            "at": time.time(),
+            "authorized": "Authorization" in request.headers,
+        }
         with self.calls_lock:
             self.calls.append(record)
             # The real service limits calls in flight per account; latency counts as in flight.
@@ -133,8 +143,9 @@ class SandboxApp:
             record.update(status=status, code=rule.get("code"))
             if not rule.get("code"):
                 # What a gateway in front of the service sends: an HTML page, no error body.
-                return Response(f"<html><body><h1>{status} Error</h1></body></html>", status=status,
-                                content_type="text/html")
+                return Response(
+                    f"<html><body><h1>{status} Error</h1></body></html>", status=status, content_type="text/html"
+                )
             return error_response(status, rule["code"], rule.get("message", "injected fault"), rule.get("retry_after"))
         if action == "malformed":
             record["status"] = 200
@@ -187,8 +198,9 @@ class SandboxApp:
         extension = sniff_extension(data)
         if not data or extension is None:
             raise ApiError(400, "1214", "文件格式不支持，仅支持 mp3 和 wav")
-        record = self.store.add_file(data, filename=upload.filename or f"upload.{extension}",
-                                     purpose=purpose, extension=extension)
+        record = self.store.add_file(
+            data, filename=upload.filename or f"upload.{extension}", purpose=purpose, extension=extension
+        )
         return json_response(self._public_file(record))
 
     @staticmethod
@@ -228,13 +240,19 @@ class SandboxApp:
         with self.store.lock:
             if self.store.voice_named(body["voice_name"]):
                 raise ApiError(400, "1214", f"音色名称已存在: {body['voice_name']}")
-            record = self.store.add_file(preview, filename="preview.wav", purpose="voice-clone-output",
-                                         extension="wav")
+            record = self.store.add_file(preview, filename="preview.wav", purpose="voice-clone-output", extension="wav")
             self.store.remember_text(hashlib.sha256(preview).hexdigest(), text)
-            voice = self.store.add_voice(voice_name=body["voice_name"], f0=f0, preview_file_id=record["id"],
-                                         model=body["model"])
-        return json_response({"voice": voice["voice"], "file_id": record["id"],
-                              "file_purpose": "voice-clone-output", "request_id": request_id})
+            voice = self.store.add_voice(
+                voice_name=body["voice_name"], f0=f0, preview_file_id=record["id"], model=body["model"]
+            )
+        return json_response(
+            {
+                "voice": voice["voice"],
+                "file_id": record["id"],
+                "file_purpose": "voice-clone-output",
+                "request_id": request_id,
+            }
+        )
 
     def _request_id(self, body):
         request_id = body.get("request_id")
@@ -253,13 +271,28 @@ class SandboxApp:
             raise ApiError(400, "1214", f"voiceType 参数非法: {voice_type}")
         listed = []
         if voice_type in (None, "", "OFFICIAL"):
-            listed += [{"voice": v, "voice_name": v, "voice_type": "OFFICIAL", "download_url": "",
-                        "create_time": "2025-01-01 00:00:00"} for v in SYSTEM_VOICES]
+            listed += [
+                {
+                    "voice": v,
+                    "voice_name": v,
+                    "voice_type": "OFFICIAL",
+                    "download_url": "",
+                    "create_time": "2025-01-01 00:00:00",
+                }
+                for v in SYSTEM_VOICES
+            ]
         if voice_type in (None, "", "PRIVATE"):
             root = request.host_url.rstrip("/")
-            listed += [{"voice": v["voice"], "voice_name": v["voice_name"], "voice_type": "PRIVATE",
-                        "download_url": f"{root}/download/{v['preview_file_id']}?token={v['download_token']}",
-                        "create_time": v["create_time"]} for v in self.store.voices()]
+            listed += [
+                {
+                    "voice": v["voice"],
+                    "voice_name": v["voice_name"],
+                    "voice_type": "PRIVATE",
+                    "download_url": f"{root}/download/{v['preview_file_id']}?token={v['download_token']}",
+                    "create_time": v["create_time"],
+                }
+                for v in self.store.voices()
+            ]
         return json_response({"voice_list": [v for v in listed if name in v["voice_name"]]})
 
     def api_download(self, request, file_id):
@@ -333,8 +366,15 @@ class SandboxApp:
         if seconds > 30:
             raise ApiError(400, "1214", "音频时长不能超过 30 秒")
         text = self.store.text_for(hashlib.sha256(data).hexdigest()) or FALLBACK_TRANSCRIPT
-        return json_response({"id": f"asr-{time.time_ns()}", "created": int(time.time()),
-                              "request_id": f"sandbox-{time.time_ns()}", "model": model, "text": text})
+        return json_response(
+            {
+                "id": f"asr-{time.time_ns()}",
+                "created": int(time.time()),
+                "request_id": f"sandbox-{time.time_ns()}",
+                "model": model,
+                "text": text,
+            }
+        )
 
     # -- request helpers ------------------------------------------------------------------
 

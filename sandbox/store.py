@@ -53,8 +53,15 @@ class Store:
         with self.lock:
             file_id = new_file_id(extension)
             (self.files_dir / file_id).write_bytes(data)
-            record = {"id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
-                      "filename": filename, "purpose": purpose, **(meta or {})}
+            record = {
+                "id": file_id,
+                "object": "file",
+                "bytes": len(data),
+                "created_at": int(time.time()),
+                "filename": filename,
+                "purpose": purpose,
+                **(meta or {}),
+            }
             self.state["files"][file_id] = record
             self._save()
             return record
@@ -78,9 +85,16 @@ class Store:
     # voices
     def add_voice(self, *, voice_name, f0, preview_file_id, model):
         with self.lock:
-            voice = {"voice": new_voice_id(), "voice_name": voice_name, "voice_type": "PRIVATE",
-                     "create_time": timestamp(), "f0": f0, "preview_file_id": preview_file_id,
-                     "model": model, "download_token": uuid.uuid4().hex}
+            voice = {
+                "voice": new_voice_id(),
+                "voice_name": voice_name,
+                "voice_type": "PRIVATE",
+                "create_time": timestamp(),
+                "f0": f0,
+                "preview_file_id": preview_file_id,
+                "model": model,
+                "download_token": uuid.uuid4().hex,
+            }
             self.state["voices"][voice["voice"]] = voice
             self._save()
             return voice

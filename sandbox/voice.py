@@ -72,9 +72,7 @@ def synthesize(text, *, f0=120.0, speed=1.0, volume=1.0):
     with _lock:
         if _engine is None:
             _engine = _Engine()
-        raw = _engine.speak(
-            text, voice=_voice_for(text), pitch=pitch_parameter_for(f0), words_per_minute=175 * speed
-        )
+        raw = _engine.speak(text, voice=_voice_for(text), pitch=pitch_parameter_for(f0), words_per_minute=175 * speed)
         source_rate = _engine.rate
     samples = raw.astype(np.float32) / 32768.0
     # eSpeak's pitch tops out near 170 Hz: raise higher voices by resampling (shorter, higher).

@@ -10,8 +10,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def clone():
-    clone = Clone(name="Findable", provider_model="glm-tts-clone", preview_text="x", sample_format="wav",
-                  voice_id="3af4deae-494f-5af1-82a9-0643d4dba0ad", status=Clone.Status.FAILED, error_code="1113")
+    clone = Clone(
+        name="Findable",
+        provider_model="glm-tts-clone",
+        preview_text="x",
+        sample_format="wav",
+        voice_id="3af4deae-494f-5af1-82a9-0643d4dba0ad",
+        status=Clone.Status.FAILED,
+        error_code="1113",
+    )
     clone.sample.save("x.wav", ContentFile(b"RIFF"), save=False)
     clone.save()
     return clone

@@ -11,6 +11,8 @@ def test_clone_a_voice_and_play_the_preview(page, live_server, sandbox, celery_w
     sample = tmp_path / "my-voice.wav"
     sample.write_bytes(wav_bytes(5, f0=210))
 
+    # A slow clone call, so that the page has time to show the step in progress.
+    sandbox.set_faults([{"route": "voice.clone", "action": "delay", "latency": 2.5}])
     page.goto(live_server.url)
     page.get_by_label("Name").fill("Browser voice")
     page.get_by_label("Voice sample").set_input_files(str(sample))
@@ -19,6 +21,9 @@ def test_clone_a_voice_and_play_the_preview(page, live_server, sandbox, celery_w
 
     page.wait_for_url("**/clones/*/")
     assert page.get_by_role("heading", name="Browser voice").is_visible()
+    # The page follows the clone without a reload: first the clone step, then ready.
+    page.locator("#status-label", has_text="Cloning voice").wait_for(timeout=30_000)
+    assert page.locator("li.current", has_text="Cloning voice").is_visible()
     page.locator("#status-label", has_text="Ready").wait_for(timeout=60_000)
 
     audio = page.locator("#preview-audio")

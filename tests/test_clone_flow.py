@@ -14,8 +14,12 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 def submit_and_wait(client, preview_text="Hello, this is my new voice speaking."):
     response = client.post(
         reverse("clones:create"),
-        {"name": "Flow", "preview_text": preview_text, "transcript": "",
-         "sample": SimpleUploadedFile("s.wav", wav_bytes(5))},
+        {
+            "name": "Flow",
+            "preview_text": preview_text,
+            "transcript": "",
+            "sample": SimpleUploadedFile("s.wav", wav_bytes(5)),
+        },
     )
     assert response.status_code == 302
     status_url = response["Location"] + "status/"

@@ -18,8 +18,13 @@ def client(sandbox):
 
 @pytest.fixture
 def clone():
-    clone = Clone(name="Test", provider_model="glm-tts-clone", preview_text="This is my preview.",
-                  sample_format="wav", sample_duration=4.0)
+    clone = Clone(
+        name="Test",
+        provider_model="glm-tts-clone",
+        preview_text="This is my preview.",
+        sample_format="wav",
+        sample_duration=4.0,
+    )
     clone.sample.save("ignored.wav", ContentFile(wav_bytes(4)), save=False)
     clone.save()
     return clone
@@ -77,8 +82,17 @@ def test_claim_is_exclusive_until_released(clone):
 
 
 def test_failure_keeps_provider_code_and_reads_well(clone, client, sandbox):
-    sandbox.set_faults([{"route": "voice.clone", "action": "error", "status": 400, "code": "1301",
-                         "message": "contains sensitive content"}])
+    sandbox.set_faults(
+        [
+            {
+                "route": "voice.clone",
+                "action": "error",
+                "status": 400,
+                "code": "1301",
+                "message": "contains sensitive content",
+            }
+        ]
+    )
     with pytest.raises(bigmodel.ContentRejected) as caught:
         clone.process(client)
     clone.fail(caught.value)

@@ -40,8 +40,13 @@ def upload(api, data=None, purpose="voice-clone-input", name="s.wav"):
 
 
 def clone(api, **overrides):
-    body = {"model": "glm-tts-clone", "voice_name": "vc_ref", "input": "Hello there, friend.",
-            "file_id": upload(api).json()["id"], **overrides}
+    body = {
+        "model": "glm-tts-clone",
+        "voice_name": "vc_ref",
+        "input": "Hello there, friend.",
+        "file_id": upload(api).json()["id"],
+        **overrides,
+    }
     return api.post(f"{api.base}/voice/clone", json={k: v for k, v in body.items() if v is not None})
 
 
@@ -135,14 +140,22 @@ def test_delete_then_list(api):
 
 def test_speech_formats_and_bounds(api):
     def speak(**overrides):
-        return api.post(f"{api.base}/audio/speech", json={"model": "glm-tts", "input": "Hi there, how are you today?",
-                                                          "voice": "tongtong", **overrides})
+        return api.post(
+            f"{api.base}/audio/speech",
+            json={"model": "glm-tts", "input": "Hi there, how are you today?", "voice": "tongtong", **overrides},
+        )
 
     assert speak(response_format="wav").content[:4] == b"RIFF"
     pcm = speak().content
     assert len(pcm) % 2 == 0 and len(pcm) > 24000
-    for bad in ({"speed": 0.4}, {"speed": 2.1}, {"volume": 0}, {"volume": 10.5}, {"response_format": "mp3"},
-                {"voice": "nobody"}):
+    for bad in (
+        {"speed": 0.4},
+        {"speed": 2.1},
+        {"volume": 0},
+        {"volume": 10.5},
+        {"response_format": "mp3"},
+        {"voice": "nobody"},
+    ):
         assert error_of(speak(**bad)) == (400, "1214"), bad
     assert error_of(speak(input="x" * 1025)) == (400, "1261")
     assert error_of(speak(model="tts-9000")) == (400, "1211")
@@ -154,23 +167,29 @@ def test_speech_formats_and_bounds(api):
 
 
 def test_transcription_returns_the_synthesized_text(api):
-    wav = api.post(f"{api.base}/audio/speech", json={"model": "glm-tts", "input": "Read me back.",
-                                                     "voice": "jam", "response_format": "wav"}).content
-    answer = api.post(f"{api.base}/audio/transcriptions", files={"file": ("a.wav", wav)},
-                      data={"model": "glm-asr-2512"}).json()
+    wav = api.post(
+        f"{api.base}/audio/speech",
+        json={"model": "glm-tts", "input": "Read me back.", "voice": "jam", "response_format": "wav"},
+    ).content
+    answer = api.post(
+        f"{api.base}/audio/transcriptions", files={"file": ("a.wav", wav)}, data={"model": "glm-asr-2512"}
+    ).json()
     assert answer["text"] == "Read me back." and answer["model"] == "glm-asr-2512"
-    too_long = api.post(f"{api.base}/audio/transcriptions", files={"file": ("a.wav", wav_bytes(31))},
-                        data={"model": "glm-asr-2512"})
+    too_long = api.post(
+        f"{api.base}/audio/transcriptions", files={"file": ("a.wav", wav_bytes(31))}, data={"model": "glm-asr-2512"}
+    )
     assert error_of(too_long) == (400, "1214")
 
 
 def test_fault_rules_error_drop_malformed_and_counts(api, server):
-    server.set_faults([
-        {"route": "voice.list", "action": "error", "status": 429, "code": "1302", "retry_after": 3, "skip": 1},
-        {"route": "files.upload", "action": "drop"},
-        {"route": "voice.clone", "action": "drop_after"},
-        {"route": "voice.delete", "action": "malformed"},
-    ])
+    server.set_faults(
+        [
+            {"route": "voice.list", "action": "error", "status": 429, "code": "1302", "retry_after": 3, "skip": 1},
+            {"route": "files.upload", "action": "drop"},
+            {"route": "voice.clone", "action": "drop_after"},
+            {"route": "voice.delete", "action": "malformed"},
+        ]
+    )
     assert api.get(f"{api.base}/voice/list").status_code == 200  # skipped once
     limited = api.get(f"{api.base}/voice/list")
     assert error_of(limited) == (429, "1302") and limited.headers["Retry-After"] == "3"

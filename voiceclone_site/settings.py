@@ -144,9 +144,7 @@ if BIGMODEL_SANDBOX:
 BIGMODEL_BASE_URL = env(
     "BIGMODEL_BASE_URL",
     default=(
-        f"http://127.0.0.1:{SANDBOX_PORT}/api/paas/v4"
-        if BIGMODEL_SANDBOX
-        else "https://open.bigmodel.cn/api/paas/v4"
+        f"http://127.0.0.1:{SANDBOX_PORT}/api/paas/v4" if BIGMODEL_SANDBOX else "https://open.bigmodel.cn/api/paas/v4"
     ),
 )
 BIGMODEL_CLONE_MODEL = env("BIGMODEL_CLONE_MODEL", default="glm-tts-clone")
