@@ -10,7 +10,8 @@ from django.urls import reverse
 from clones.models import Clone
 from tests.samples import mp3_bytes, wav_bytes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Inside a test transaction on_commit callbacks are captured, never run: nothing reaches a worker.
+pytestmark = pytest.mark.django_db
 
 
 def stored_files():
@@ -18,21 +19,19 @@ def stored_files():
     return sorted(p for p in media.rglob("*") if p.is_file()) if media.exists() else []
 
 
-def queued_messages():
-    queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-    return sorted(queue.glob("*.msg"))
-
-
 @pytest.fixture
-def clean_queue():
-    for message in queued_messages():
-        message.unlink()
+def submit(client, django_capture_on_commit_callbacks):
+    """Post the form; the response comes with the jobs it asked to enqueue on commit."""
 
+    def submit(data, filename="sample.wav", **fields):
+        form = {"name": "My voice", "preview_text": "Hello from my cloned voice.", "transcript": "", **fields}
+        form["sample"] = SimpleUploadedFile(filename, data)
+        with django_capture_on_commit_callbacks(execute=False) as enqueued:
+            response = client.post(reverse("clones:create"), form)
+        response.enqueued = enqueued
+        return response
 
-def submit(client, data, filename="sample.wav", **fields):
-    form = {"name": "My voice", "preview_text": "Hello from my cloned voice.", "transcript": "", **fields}
-    form["sample"] = SimpleUploadedFile(filename, data)
-    return client.post(reverse("clones:create"), form)
+    return submit
 
 
 def test_form_page_shows_sandbox_banner(client):
@@ -41,8 +40,8 @@ def test_form_page_shows_sandbox_banner(client):
     assert "Sandbox mode: previews are synthesized locally and are not real clones." in response.text
 
 
-def test_wav_sample_creates_queued_clone_and_enqueues_once(client, clean_queue):
-    response = submit(client, wav_bytes(5), transcript="Some words.")
+def test_wav_sample_creates_queued_clone_and_enqueues_once(submit):
+    response = submit(wav_bytes(5), transcript="Some words.")
     clone = Clone.objects.get()
     assert response.status_code == 302 and response["Location"] == clone.get_absolute_url()
     assert clone.status == Clone.Status.QUEUED
@@ -50,11 +49,11 @@ def test_wav_sample_creates_queued_clone_and_enqueues_once(client, clean_queue):
     assert clone.provider_model == "glm-tts-clone"
     assert clone.voice_name.startswith("vc_") and clone.voice_name != clone.name
     assert clone.sample.name == f"samples/{clone.uuid}.wav"
-    assert len(queued_messages()) == 1
+    assert len(response.enqueued) == 1
 
 
-def test_mp3_sample_is_accepted_whatever_its_name(client, clean_queue):
-    submit(client, mp3_bytes(4), filename="../../etc/passwd.txt")
+def test_mp3_sample_is_accepted_whatever_its_name(submit):
+    submit(mp3_bytes(4), filename="../../etc/passwd.txt")
     clone = Clone.objects.get()
     assert clone.sample_format == "mp3"
     assert clone.sample.name == f"samples/{clone.uuid}.mp3"
@@ -71,30 +70,30 @@ def test_mp3_sample_is_accepted_whatever_its_name(client, clean_queue):
     ],
     ids=["empty", "text", "too-short", "too-long", "truncated-wav"],
 )
-def test_bad_samples_are_refused_leaving_nothing(client, clean_queue, data, message):
-    response = submit(client, data)
+def test_bad_samples_are_refused_leaving_nothing(submit, data, message):
+    response = submit(data)
     assert response.status_code == 200
     assert message in response.text
     assert Clone.objects.count() == 0
     assert stored_files() == []
-    assert queued_messages() == []
+    assert response.enqueued == []
 
 
-def test_oversized_sample_is_refused(client, clean_queue, settings):
+def test_oversized_sample_is_refused(submit, settings):
     settings.SAMPLE_MAX_BYTES = 100_000
-    response = submit(client, wav_bytes(5))
+    response = submit(wav_bytes(5))
     assert "The file is 156.3\xa0KB; the limit is 97.7\xa0KB." in response.text
-    assert Clone.objects.count() == 0 and queued_messages() == []
+    assert Clone.objects.count() == 0 and response.enqueued == []
 
 
-def test_preview_text_is_required(client, clean_queue):
-    response = submit(client, wav_bytes(4), preview_text="   ")
+def test_preview_text_is_required(submit):
+    response = submit(wav_bytes(4), preview_text="   ")
     assert "Please enter a text for the preview." in response.text or "This field is required." in response.text
     assert Clone.objects.count() == 0
 
 
-def test_clone_names_are_escaped(client, clean_queue):
-    submit(client, wav_bytes(4), name="<script>alert(1)</script>")
+def test_clone_names_are_escaped(submit, client):
+    submit(wav_bytes(4), name="<script>alert(1)</script>")
     page = client.get(Clone.objects.get().get_absolute_url())
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
