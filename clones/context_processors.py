@@ -1,5 +1,5 @@
 from django.conf import settings
 
 
-def sandbox_mode(request):
-    return {"sandbox_mode": settings.BIGMODEL_SANDBOX}
+def site(request):
+    return {"sandbox_mode": settings.BIGMODEL_SANDBOX, "signup_enabled": settings.SIGNUP_ENABLED}

@@ -1,10 +1,30 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clones.audio import PROVIDER_FORMATS, AudioError, inspect_audio
-from clones.models import Clone
+from clones.models import Clone, Tag
+
+MAX_TAGS = 5
+
+
+class TagsField(forms.CharField):
+    """Comma-separated tags, as a list of clean, distinct names."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        names = []
+        for raw in value.replace("，", ",").split(","):
+            name = " ".join(raw.split()).lower()
+            if name and name not in names:
+                names.append(name)
+        if len(names) > MAX_TAGS:
+            raise forms.ValidationError(_("Use at most %(count)d tags.") % {"count": MAX_TAGS})
+        if any(len(name) > 40 for name in names):
+            raise forms.ValidationError(_("Keep each tag to 40 characters or fewer."))
+        return names
 
 
 class CloneForm(forms.ModelForm):
@@ -13,13 +33,28 @@ class CloneForm(forms.ModelForm):
         help_text=_("A WAV or MP3 file with 3 to 30 seconds of one person speaking clearly."),
         widget=forms.ClearableFileInput(attrs={"accept": "audio/wav,audio/x-wav,audio/mpeg,.wav,.mp3"}),
     )
+    tags = TagsField(
+        label=_("Tags (optional)"),
+        required=False,
+        help_text=_("Comma-separated, for example: narrator, calm"),
+    )
+    consent = forms.BooleanField(
+        label=_("I have the right to clone this voice: it is my own, or its owner has agreed."),
+        error_messages={"required": _("Please confirm that you have the right to clone this voice.")},
+    )
 
     class Meta:
         model = Clone
-        fields = ["name", "sample", "transcript", "preview_text"]
-        labels = {"name": _("Name"), "transcript": _("Transcript (optional)"), "preview_text": _("Preview text")}
+        fields = ["name", "sample", "transcript", "preview_text", "language", "visibility"]
+        labels = {
+            "name": _("Name"),
+            "transcript": _("Transcript (optional)"),
+            "preview_text": _("Preview text"),
+            "language": _("Language"),
+            "visibility": _("Who can see it"),
+        }
         help_texts = {
-            "name": _("Only for you: how this voice is listed."),
+            "name": _("How this voice is listed."),
             "transcript": _(
                 "Exactly what is said in the sample. Leave it empty if unsure: a wrong transcript is worse than none."
             ),
@@ -29,6 +64,10 @@ class CloneForm(forms.ModelForm):
             "transcript": forms.Textarea(attrs={"rows": 2}),
             "preview_text": forms.Textarea(attrs={"rows": 2, "maxlength": 500}),
         }
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
 
     def clean_preview_text(self):
         text = self.cleaned_data["preview_text"].strip()
@@ -66,11 +105,43 @@ class CloneForm(forms.ModelForm):
         self.sample_info = info
         return sample
 
-    def save(self, commit=True):
+    def save(self):
         clone = super().save(commit=False)
+        clone.owner = self.owner
+        clone.consent_by = self.owner
+        clone.consent_at = timezone.now()
         clone.sample_format = self.sample_info.format
         clone.sample_duration = round(self.sample_info.duration, 2)
         clone.provider_model = settings.BIGMODEL_CLONE_MODEL
-        if commit:
-            clone.save()
+        clone.save()
+        clone.tags.set([Tag.objects.get_or_create(name=name)[0] for name in self.cleaned_data["tags"]])
         return clone
+
+
+class CloneSettingsForm(forms.ModelForm):
+    """What an owner may change after creating a clone."""
+
+    class Meta:
+        model = Clone
+        fields = ["name", "visibility"]
+        labels = {"name": _("Name"), "visibility": _("Who can see it")}
+
+
+class GalleryFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    language = forms.ChoiceField(
+        label=_("Language"), required=False, choices=[("", _("Any language")), *Clone.Language.choices]
+    )
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=40)
+
+    def filter(self, clones):
+        if not self.is_valid():
+            return clones
+        data = self.cleaned_data
+        if data["q"]:
+            clones = clones.filter(name__icontains=data["q"])
+        if data["language"]:
+            clones = clones.filter(language=data["language"])
+        if data["tag"]:
+            clones = clones.filter(tags__name=data["tag"].strip().lower())
+        return clones

@@ -1,4 +1,5 @@
 import logging
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -26,6 +27,31 @@ def preview_upload_to(clone, filename):
     return f"previews/{filename}"
 
 
+def new_share_token():
+    # 256 random bits, URL-safe: a share link cannot be guessed or enumerated.
+    return secrets.token_urlsafe(32)
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self):
+        return self.name
+
+
+class CloneQuerySet(models.QuerySet):
+    def gallery(self):
+        return self.filter(visibility=Clone.Visibility.PUBLIC, status=Clone.Status.READY)
+
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+
 def new_voice_name():
     """The provider-side voice name: unique across the whole account that one API key serves."""
     return f"vc_{uuid.uuid4().hex[:24]}"
@@ -47,10 +73,34 @@ class Clone(models.Model):
         CONTENT = "content", _("Content policy")
         INTERNAL = "internal", _("Internal error")
 
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", _("Private: only you")
+        UNLISTED = "unlisted", _("Unlisted: anyone with the link")
+        PUBLIC = "public", _("Public: listed in the gallery")
+
+    class Language(models.TextChoices):
+        CHINESE = "zh", _("Chinese")
+        ENGLISH = "en", _("English")
+        OTHER = "other", _("Other")
+
     FINISHED = (Status.READY, Status.FAILED)
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clones", verbose_name=_("owner")
+    )
     name = models.CharField(_("name"), max_length=100)
+    visibility = models.CharField(
+        _("visibility"), max_length=10, choices=Visibility, default=Visibility.PRIVATE, db_index=True
+    )
+    share_token = models.CharField(max_length=64, unique=True, default=new_share_token, editable=False)
+    language = models.CharField(_("language"), max_length=8, choices=Language, default=Language.ENGLISH)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="clones", verbose_name=_("tags"))
+    # Who confirmed having the right to clone this voice, and when.
+    consent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+    )
+    consent_at = models.DateTimeField(_("consent given"), null=True, editable=False)
     voice_name = models.CharField(
         _("provider voice name"), max_length=64, unique=True, default=new_voice_name, editable=False
     )
@@ -77,14 +127,19 @@ class Clone(models.Model):
     clone_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A worker holds a clone while it works on it, so a redelivered task cannot run it twice.
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when the owner deletes the clone: the row stays until the provider voice is gone too.
+    deletion_requested_at = models.DateTimeField(_("deletion requested"), null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    objects = CloneQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["visibility", "status", "-created_at"], name="gallery_idx")]
         verbose_name = _("voice clone")
         verbose_name_plural = _("voice clones")
 
@@ -97,6 +152,43 @@ class Clone(models.Model):
     @property
     def preview_url(self):
         return reverse("clones:preview", args=[self.uuid])
+
+    def get_share_url(self):
+        return reverse("clones:share", args=[self.share_token])
+
+    @property
+    def share_preview_url(self):
+        return reverse("clones:share_preview", args=[self.share_token])
+
+    def is_owned_by(self, user):
+        return user.is_authenticated and self.owner_id == user.pk
+
+    def can_manage(self, user):
+        return self.is_owned_by(user) or user.is_staff
+
+    def can_view(self, user):
+        """Without the share link: the owner, staff, and everyone for a public clone."""
+        return self.visibility == self.Visibility.PUBLIC or self.can_manage(user)
+
+    def can_view_shared(self, user):
+        """With the share link: also unlisted clones; private ones stay private."""
+        return self.visibility != self.Visibility.PRIVATE or self.can_manage(user)
+
+    def rotate_share_token(self):
+        self.share_token = new_share_token()
+        self.save(update_fields=["share_token", "updated_at"])
+
+    def retry(self):
+        """Send a failed clone through the pipeline again; finished steps are kept."""
+        self.status = self.Status.QUEUED
+        self.error_kind = self.error_code = self.error_message = ""
+        self.finished_at = None
+        self.save(update_fields=["status", "error_kind", "error_code", "error_message", "finished_at", "updated_at"])
+        self.enqueue()
+
+    def refetch_preview(self):
+        self.preview_audio.delete(save=False)
+        self.retry()
 
     @property
     def is_finished(self):
@@ -138,18 +230,18 @@ class Clone(models.Model):
 
         transaction.on_commit(lambda: process_clone.delay(self.pk))
 
-    def claim(self):
-        """Take the lease on this clone; False if it is finished or another worker holds it."""
+    def claim(self, for_deletion=False):
+        """Take the lease on this clone; False if another worker holds it or there is nothing to do."""
         now = timezone.now()
-        taken = (
-            Clone.objects.filter(pk=self.pk)
-            .exclude(status__in=self.FINISHED)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-            .update(
-                lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
-                attempts=F("attempts") + 1,
-                started_at=Coalesce("started_at", now),
-            )
+        candidates = Clone.objects.filter(pk=self.pk)
+        if for_deletion:
+            candidates = candidates.filter(deletion_requested_at__isnull=False)
+        else:
+            candidates = candidates.exclude(status__in=self.FINISHED).filter(deletion_requested_at__isnull=True)
+        taken = candidates.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).update(
+            lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+            started_at=Coalesce("started_at", now),
         )
         if taken:
             self.refresh_from_db()
@@ -233,6 +325,40 @@ class Clone(models.Model):
         if voice is None or not voice.download_url:
             raise bigmodel.InvalidRequest("The provider has no preview audio for this voice")
         return client.download(voice.download_url)
+
+    # -- deletion: the provider voice first, then our files and row -----------------------
+
+    @property
+    def is_deleting(self):
+        return self.deletion_requested_at is not None
+
+    def request_deletion(self):
+        from clones.tasks import delete_clone
+
+        self.deletion_requested_at = timezone.now()
+        self.save(update_fields=["deletion_requested_at", "updated_at"])
+        transaction.on_commit(lambda: delete_clone.delay(self.pk))
+
+    def delete_at_provider(self, client):
+        """Delete our voice at the provider, if it has one; a voice already gone counts as deleted."""
+        voice_id = self.voice_id
+        if not voice_id and self.clone_requested_at:
+            found = self._find_provider_voice(client)  # a clone whose answer was lost
+            voice_id = found.voice if found else ""
+        if not voice_id:
+            return
+        try:
+            client.delete_voice(voice_id)
+        except bigmodel.PermanentError:
+            # An earlier attempt may have deleted it and lost the answer: gone is what we want.
+            if self._find_provider_voice(client) is not None:
+                raise
+
+    def delete_with_files(self):
+        for field in (self.sample, self.preview_audio):
+            if field:
+                field.delete(save=False)
+        self.delete()
 
     def fail(self, error):
         self.error_kind = _error_kind(error)

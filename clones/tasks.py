@@ -42,3 +42,23 @@ def process_clone(self, clone_id):
         return
     clone.note_retry(error)
     raise self.retry(countdown=retry_delay(self.request.retries, error.retry_after))
+
+
+@shared_task(bind=True, max_retries=None)
+def delete_clone(self, clone_id):
+    """Delete the provider voice, then our row and files. Never leaves a voice billing on its own."""
+    clone = Clone.objects.filter(pk=clone_id).first()
+    if clone is None:
+        return
+    if not clone.claim(for_deletion=True):
+        # The pipeline is still working on it: come back once its lease can have ended.
+        raise self.retry(countdown=retry_delay(min(self.request.retries, 3)))
+    try:
+        with bigmodel.BigModelClient.from_settings() as client:
+            clone.delete_at_provider(client)
+    except bigmodel.BigModelError as exc:
+        clone.release()
+        clone.note_retry(exc)
+        # The clone stays "deletion pending" and keeps being retried, transient or not.
+        raise self.retry(countdown=retry_delay(min(self.request.retries, 8), exc.retry_after)) from exc
+    clone.delete_with_files()

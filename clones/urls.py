@@ -5,8 +5,16 @@ from clones import views
 app_name = "clones"
 
 urlpatterns = [
-    path("", views.create, name="create"),
+    path("", views.gallery, name="gallery"),
+    path("clones/new/", views.create, name="create"),
+    path("clones/mine/", views.mine, name="mine"),
     path("clones/<uuid:uuid>/", views.detail, name="detail"),
     path("clones/<uuid:uuid>/status/", views.status, name="status"),
     path("clones/<uuid:uuid>/preview/", views.preview, name="preview"),
+    path("clones/<uuid:uuid>/settings/", views.update, name="update"),
+    path("clones/<uuid:uuid>/share-link/", views.rotate_share_link, name="rotate_share_link"),
+    path("clones/<uuid:uuid>/retry/", views.retry, name="retry"),
+    path("clones/<uuid:uuid>/delete/", views.delete, name="delete"),
+    path("s/<str:token>/", views.share, name="share"),
+    path("s/<str:token>/audio/", views.share_preview, name="share_preview"),
 ]

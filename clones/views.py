@@ -1,43 +1,80 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from clones.audio import PROVIDER_FORMATS
-from clones.forms import CloneForm
+from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm
+from clones.http import audio_response
 from clones.models import Clone
 
-# Until accounts exist, a browser session remembers the clones it created.
-SESSION_KEY = "clone_uuids"
+GALLERY_PAGE_SIZE = 24
 
 
+def _clone_for(request, uuid, allowed):
+    """The clone, if `allowed(clone, user)`; everyone else gets the same 404 as for a missing one."""
+    clone = get_object_or_404(Clone.objects.select_related("owner"), uuid=uuid, deletion_requested_at=None)
+    if not allowed(clone, request.user):
+        raise Http404
+    return clone
+
+
+def _shared_clone(request, token):
+    clone = get_object_or_404(Clone.objects.select_related("owner"), share_token=token, deletion_requested_at=None)
+    if not clone.can_view_shared(request.user):
+        raise Http404
+    return clone
+
+
+@require_GET
+def gallery(request):
+    filters = GalleryFilterForm(request.GET)
+    clones = filters.filter(Clone.objects.gallery()).select_related("owner").prefetch_related("tags")
+    page = Paginator(clones, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
+
+
+@login_required
 def create(request):
-    form = CloneForm(request.POST or None, request.FILES or None)
+    form = CloneForm(request.POST or None, request.FILES or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
-        clone = form.save(commit=False)
         try:
             with transaction.atomic():
-                clone.save()
+                clone = form.save()
                 clone.enqueue()
         except Exception:
-            clone.sample.delete(save=False)  # the row did not make it: neither may its file
+            form.instance.sample.delete(save=False)  # the row did not make it: neither may its file
             raise
-        request.session[SESSION_KEY] = [str(clone.uuid), *request.session.get(SESSION_KEY, [])][:50]
         return redirect(clone)
+    return render(request, "clones/create.html", {"form": form})
 
-    recent = Clone.objects.filter(uuid__in=request.session.get(SESSION_KEY, []))
-    return render(request, "clones/create.html", {"form": form, "recent": recent})
+
+@login_required
+@require_GET
+def mine(request):
+    clones = Clone.objects.owned_by(request.user).prefetch_related("tags")
+    return render(request, "clones/mine.html", {"clones": clones})
 
 
 @require_GET
 def detail(request, uuid):
-    clone = get_object_or_404(Clone, uuid=uuid)
-    return render(request, "clones/detail.html", {"clone": clone})
+    clone = _clone_for(request, uuid, Clone.can_view)
+    context = {"clone": clone, "can_manage": clone.can_manage(request.user)}
+    if context["can_manage"]:
+        context["settings_form"] = CloneSettingsForm(instance=clone)
+        context["share_url"] = request.build_absolute_uri(clone.get_share_url())
+    return render(request, "clones/detail.html", context)
 
 
 @require_GET
 def status(request, uuid):
-    clone = get_object_or_404(Clone, uuid=uuid)
+    clone = _clone_for(request, uuid, Clone.can_view)
     return JsonResponse(
         {
             "status": clone.status,
@@ -51,10 +88,74 @@ def status(request, uuid):
     )
 
 
-@require_GET
-def preview(request, uuid):
-    clone = get_object_or_404(Clone, uuid=uuid)
+def _preview_response(request, clone):
     if not clone.preview_audio:
         raise Http404
-    audio_format = clone.preview_audio.name.rsplit(".", 1)[-1]
-    return FileResponse(clone.preview_audio.open("rb"), content_type=PROVIDER_FORMATS.get(audio_format))
+    extension = clone.preview_audio.name.rsplit(".", 1)[-1]
+    public = clone.visibility == Clone.Visibility.PUBLIC
+    return audio_response(request, clone.preview_audio, PROVIDER_FORMATS.get(extension), public=public)
+
+
+@require_GET
+def preview(request, uuid):
+    return _preview_response(request, _clone_for(request, uuid, Clone.can_view))
+
+
+@require_GET
+def share(request, token):
+    clone = _shared_clone(request, token)
+    return render(
+        request,
+        "clones/share.html",
+        {
+            "clone": clone,
+            "page_url": request.build_absolute_uri(),
+            "audio_url": request.build_absolute_uri(clone.share_preview_url),
+        },
+    )
+
+
+@require_GET
+def share_preview(request, token):
+    return _preview_response(request, _shared_clone(request, token))
+
+
+@login_required
+@require_POST
+def update(request, uuid):
+    clone = _clone_for(request, uuid, Clone.can_manage)
+    form = CloneSettingsForm(request.POST, instance=clone)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Saved."))
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(clone)
+
+
+@login_required
+@require_POST
+def rotate_share_link(request, uuid):
+    clone = _clone_for(request, uuid, Clone.can_manage)
+    clone.rotate_share_token()
+    messages.success(request, _("The share link was replaced: the old link no longer works."))
+    return redirect(clone)
+
+
+@login_required
+@require_POST
+def retry(request, uuid):
+    clone = _clone_for(request, uuid, Clone.can_manage)
+    if clone.status == Clone.Status.FAILED:
+        clone.retry()
+    return redirect(clone)
+
+
+@login_required
+def delete(request, uuid):
+    clone = _clone_for(request, uuid, Clone.can_manage)
+    if request.method == "POST":
+        clone.request_deletion()
+        messages.success(request, _("“%(name)s” is being deleted, at the provider too.") % {"name": clone.name})
+        return redirect("clones:mine")
+    return render(request, "clones/delete.html", {"clone": clone})

@@ -29,6 +29,49 @@ def empty_media_folder():
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("ada", "ada@example.com", "correct horse battery")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "correct horse battery")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("sam", "sam@example.com", "correct horse battery", is_staff=True)
+
+
+@pytest.fixture
+def make_clone(user):
+    """A clone as the pipeline leaves it, with a stored preview unless told otherwise."""
+    from django.core.files.base import ContentFile
+
+    from clones.models import Clone
+    from tests.samples import wav_bytes
+
+    def make_clone(owner=None, *, status=Clone.Status.READY, preview=b"", **fields):
+        clone = Clone(
+            owner=owner or user,
+            name=fields.pop("name", "A voice"),
+            provider_model="glm-tts-clone",
+            preview_text="Hello there.",
+            sample_format="wav",
+            sample_duration=4.0,
+            status=status,
+            **fields,
+        )
+        clone.sample.save("ignored.wav", ContentFile(wav_bytes(4)), save=False)
+        if status == Clone.Status.READY:
+            clone.preview_audio.save(f"{clone.uuid}.wav", ContentFile(preview or wav_bytes(2)), save=False)
+        clone.save()
+        return clone
+
+    return make_clone
+
+
 @pytest.fixture(scope="session")
 def sandbox_server(tmp_path_factory):
     from sandbox.testing import running_sandbox

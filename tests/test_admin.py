@@ -9,8 +9,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clone():
+def clone(user):
     clone = Clone(
+        owner=user,
         name="Findable",
         provider_model="glm-tts-clone",
         preview_text="x",

@@ -1,4 +1,4 @@
-"""In a real browser (Debian's Chromium driven by Playwright): clone a voice and hear the preview."""
+"""In a real browser (Debian's Chromium driven by Playwright): clone a voice, hear it, share it."""
 
 import pytest
 
@@ -7,28 +7,67 @@ from tests.samples import wav_bytes
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.worker]
 
 
-def test_clone_a_voice_and_play_the_preview(page, live_server, sandbox, celery_worker, tmp_path):
+def log_in(page, live_server, user):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/clones/mine/")
+
+
+def create_clone(page, live_server, tmp_path, name):
     sample = tmp_path / "my-voice.wav"
     sample.write_bytes(wav_bytes(5, f0=210))
-
-    # A slow clone call, so that the page has time to show the step in progress.
-    sandbox.set_faults([{"route": "voice.clone", "action": "delay", "latency": 2.5}])
-    page.goto(live_server.url)
-    page.get_by_label("Name").fill("Browser voice")
+    page.goto(f"{live_server.url}/clones/new/")
+    page.get_by_label("Name").fill(name)
     page.get_by_label("Voice sample").set_input_files(str(sample))
     page.get_by_label("Preview text").fill("Hello from the browser test.")
+    page.get_by_label("I have the right to clone this voice").check()
     page.get_by_role("button", name="Clone this voice").click()
-
     page.wait_for_url("**/clones/*/")
+
+
+def wait_for_playable_audio(page):
+    # readyState >= 1: the browser fetched the audio and read its metadata.
+    page.wait_for_function("document.getElementById('preview-audio').readyState >= 1")
+    return page.evaluate("document.getElementById('preview-audio').duration")
+
+
+def test_clone_a_voice_and_follow_its_progress(page, live_server, sandbox, celery_worker, user, tmp_path):
+    # A slow clone call, so that the page has time to show the step in progress.
+    sandbox.set_faults([{"route": "voice.clone", "action": "delay", "latency": 2.5}])
+    log_in(page, live_server, user)
+    create_clone(page, live_server, tmp_path, "Browser voice")
+
     assert page.get_by_role("heading", name="Browser voice").is_visible()
     # The page follows the clone without a reload: first the clone step, then ready.
     page.locator("#status-label", has_text="Cloning voice").wait_for(timeout=30_000)
     assert page.locator("li.current", has_text="Cloning voice").is_visible()
     page.locator("#status-label", has_text="Ready").wait_for(timeout=60_000)
+    page.locator("#preview-audio").wait_for(state="visible")
+    assert wait_for_playable_audio(page) > 0.5
 
-    audio = page.locator("#preview-audio")
-    audio.wait_for(state="visible")
-    # readyState >= 1 means the browser fetched the preview and read its metadata.
-    page.wait_for_function("document.getElementById('preview-audio').readyState >= 1")
-    duration = page.evaluate("document.getElementById('preview-audio').duration")
-    assert duration > 0.5
+
+def test_share_an_unlisted_clone_by_link(page, browser, live_server, sandbox, celery_worker, user, tmp_path):
+    log_in(page, live_server, user)
+    create_clone(page, live_server, tmp_path, "Shared voice")
+    page.locator("#status-label", has_text="Ready").wait_for(timeout=60_000)
+
+    page.get_by_label("Who can see it").select_option("unlisted")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    share_url = page.locator("#share-url").input_value()
+
+    stranger = browser.new_context(locale="en-US")
+    try:
+        shared = stranger.new_page()
+        shared.goto(share_url)
+        assert shared.get_by_role("heading", name="Shared voice").is_visible()
+        assert shared.locator('meta[property="og:title"]').get_attribute("content") == "Shared voice"
+        assert wait_for_playable_audio(shared) > 0.5
+        shared.evaluate("document.getElementById('preview-audio').play()")
+        shared.wait_for_function("document.getElementById('preview-audio').currentTime > 0.2")
+        # The clone's own page stays closed to a stranger.
+        assert shared.goto(page.url).status == 404
+    finally:
+        stranger.close()

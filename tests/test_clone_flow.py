@@ -11,10 +11,19 @@ from tests.samples import wav_bytes, wav_duration
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
+@pytest.fixture
+def client(client, user):
+    client.force_login(user)
+    return client
+
+
 def submit_and_wait(client, preview_text="Hello, this is my new voice speaking."):
     response = client.post(
         reverse("clones:create"),
         {
+            "language": "en",
+            "visibility": "private",
+            "consent": "on",
             "name": "Flow",
             "preview_text": preview_text,
             "transcript": "",

@@ -17,8 +17,9 @@ def client(sandbox):
 
 
 @pytest.fixture
-def clone():
+def clone(user):
     clone = Clone(
+        owner=user,
         name="Test",
         provider_model="glm-tts-clone",
         preview_text="This is my preview.",

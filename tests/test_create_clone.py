@@ -20,11 +20,20 @@ def stored_files():
 
 
 @pytest.fixture
-def submit(client, django_capture_on_commit_callbacks):
+def submit(client, user, django_capture_on_commit_callbacks):
     """Post the form; the response comes with the jobs it asked to enqueue on commit."""
 
     def submit(data, filename="sample.wav", **fields):
-        form = {"name": "My voice", "preview_text": "Hello from my cloned voice.", "transcript": "", **fields}
+        client.force_login(user)
+        form = {
+            "name": "My voice",
+            "preview_text": "Hello from my cloned voice.",
+            "transcript": "",
+            "language": "en",
+            "visibility": "private",
+            "consent": "on",
+            **fields,
+        }
         form["sample"] = SimpleUploadedFile(filename, data)
         with django_capture_on_commit_callbacks(execute=False) as enqueued:
             response = client.post(reverse("clones:create"), form)
@@ -34,7 +43,13 @@ def submit(client, django_capture_on_commit_callbacks):
     return submit
 
 
-def test_form_page_shows_sandbox_banner(client):
+def test_creating_a_clone_needs_login(client):
+    response = client.get(reverse("clones:create"))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_form_page_shows_sandbox_banner(client, user):
+    client.force_login(user)
     response = client.get(reverse("clones:create"))
     assert response.status_code == 200
     assert "Sandbox mode: previews are synthesized locally and are not real clones." in response.text
@@ -49,7 +64,20 @@ def test_wav_sample_creates_queued_clone_and_enqueues_once(submit):
     assert clone.provider_model == "glm-tts-clone"
     assert clone.voice_name.startswith("vc_") and clone.voice_name != clone.name
     assert clone.sample.name == f"samples/{clone.uuid}.wav"
+    assert clone.owner.username == "ada" and clone.visibility == "private"
+    assert clone.consent_by == clone.owner and clone.consent_at
     assert len(response.enqueued) == 1
+
+
+def test_consent_is_required_and_stored(submit):
+    response = submit(wav_bytes(4), consent="")
+    assert "Please confirm that you have the right to clone this voice." in response.text
+    assert Clone.objects.count() == 0 and response.enqueued == []
+
+
+def test_tags_are_cleaned_and_shared(submit):
+    submit(wav_bytes(4), tags="Narrator, calm ,narrator,， Deep  voice")
+    assert sorted(t.name for t in Clone.objects.get().tags.all()) == ["calm", "deep voice", "narrator"]
 
 
 def test_mp3_sample_is_accepted_whatever_its_name(submit):
