@@ -46,7 +46,9 @@ class Tag(models.Model):
 
 class CloneQuerySet(models.QuerySet):
     def gallery(self):
-        return self.filter(visibility=Clone.Visibility.PUBLIC, status=Clone.Status.READY)
+        return self.filter(
+            visibility=Clone.Visibility.PUBLIC, status=Clone.Status.READY, deletion_requested_at__isnull=True
+        )
 
     def owned_by(self, user):
         return self.filter(owner=user)
