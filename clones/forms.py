@@ -128,11 +128,18 @@ class CloneSettingsForm(forms.ModelForm):
 
 
 class GalleryFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("Search by name"), "type": "search"}),
+    )
     language = forms.ChoiceField(
         label=_("Language"), required=False, choices=[("", _("Any language")), *Clone.Language.choices]
     )
-    tag = forms.CharField(label=_("Tag"), required=False, max_length=40)
+    tag = forms.CharField(
+        label=_("Tag"), required=False, max_length=40, widget=forms.TextInput(attrs={"placeholder": _("Tag")})
+    )
 
     def filter(self, clones):
         if not self.is_valid():
