@@ -180,17 +180,20 @@ class Clone(models.Model):
         self.share_token = new_share_token()
         self.save(update_fields=["share_token", "updated_at"])
 
-    def retry(self):
-        """Send a failed clone through the pipeline again; finished steps are kept."""
+    def retry(self, *changed_fields):
+        """Send the clone through the pipeline again; steps that have their result are skipped."""
         self.status = self.Status.QUEUED
         self.error_kind = self.error_code = self.error_message = ""
         self.finished_at = None
-        self.save(update_fields=["status", "error_kind", "error_code", "error_message", "finished_at", "updated_at"])
+        self.save(
+            update_fields=["status", "error_kind", "error_code", "error_message", "finished_at", "updated_at",
+                           *changed_fields]
+        )  # fmt: skip
         self.enqueue()
 
     def refetch_preview(self):
         self.preview_audio.delete(save=False)
-        self.retry()
+        self.retry("preview_audio")
 
     @property
     def is_finished(self):

@@ -40,3 +40,41 @@ def test_provider_ids_are_read_only(admin_client, clone):
     response = admin_client.get(f"/admin/clones/clone/{clone.pk}/change/")
     assert response.status_code == 200
     assert 'name="voice_id"' not in response.text and "3af4deae" in response.text
+
+
+def run_action(admin_client, action, clones, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = admin_client.post(
+            "/admin/clones/clone/", {"action": action, "_selected_action": [c.pk for c in clones]}, follow=True
+        )
+    assert response.status_code == 200
+    return enqueued
+
+
+def test_retry_failed_action_requeues_only_failed(admin_client, make_clone, django_capture_on_commit_callbacks):
+    failed = make_clone(status=Clone.Status.FAILED, error_code="1305")
+    ready = make_clone()
+    enqueued = run_action(admin_client, "retry_failed", [failed, ready], django_capture_on_commit_callbacks)
+    failed.refresh_from_db()
+    assert failed.status == Clone.Status.QUEUED and failed.error_code == "" and len(enqueued) == 1
+
+
+def test_refetch_preview_action_drops_the_stored_audio(admin_client, make_clone, django_capture_on_commit_callbacks):
+    clone = make_clone()
+    enqueued = run_action(admin_client, "refetch_preview", [clone], django_capture_on_commit_callbacks)
+    clone.refresh_from_db()
+    assert not clone.preview_audio and clone.status == Clone.Status.QUEUED and len(enqueued) == 1
+
+
+def test_delete_at_provider_action_marks_deletion(admin_client, make_clone, django_capture_on_commit_callbacks):
+    clone = make_clone()
+    enqueued = run_action(admin_client, "delete_at_provider", [clone], django_capture_on_commit_callbacks)
+    clone.refresh_from_db()
+    assert clone.is_deleting and len(enqueued) == 1
+
+
+def test_visibility_actions(admin_client, make_clone, django_capture_on_commit_callbacks):
+    clone = make_clone()
+    run_action(admin_client, "make_public", [clone], django_capture_on_commit_callbacks)
+    clone.refresh_from_db()
+    assert clone.visibility == Clone.Visibility.PUBLIC
