@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clones.audio import PROVIDER_FORMATS, AudioError, inspect_audio
-from clones.models import Clone, Tag
+from clones.models import SYSTEM_VOICES, Clone, Tag, Utterance
 
 MAX_TAGS = 5
 
@@ -123,7 +123,7 @@ class CloneSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Clone
-        fields = ["name", "visibility"]
+        fields = ["name", "visibility", "allow_public_speech"]
         labels = {"name": _("Name"), "visibility": _("Who can see it")}
 
 
@@ -152,3 +152,70 @@ class GalleryFilterForm(forms.Form):
         if data["tag"]:
             clones = clones.filter(tags__name=data["tag"].strip().lower())
         return clones
+
+
+class SpeechForm(forms.ModelForm):
+    """What to say, and how. The voice is the clone's, or a system voice picked from `voice`."""
+
+    voice = forms.ChoiceField(label=_("Voice"), required=False)
+
+    class Meta:
+        model = Utterance
+        fields = ["text", "speed", "volume"]
+        labels = {"text": _("Text"), "speed": _("Speed"), "volume": _("Volume")}
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 4, "maxlength": settings.SPEECH_MAX_TEXT_CHARS}),
+            "speed": forms.NumberInput(attrs={"min": 0.5, "max": 2, "step": 0.1}),
+            "volume": forms.NumberInput(attrs={"min": 0.1, "max": 10, "step": 0.1}),
+        }
+
+    def __init__(self, *args, owner, clone=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner, self.clone = owner, clone
+        if clone is None:
+            own = Clone.objects.owned_by(owner).filter(
+                status=Clone.Status.READY, deletion_requested_at=None, gone_at=None
+            )
+            self.fields["voice"].required = True
+            self.fields["voice"].choices = [
+                (_("System voices"), list(SYSTEM_VOICES)),
+                (_("My clones"), [(str(c.uuid), c.name) for c in own]),
+            ]
+        else:
+            del self.fields["voice"]
+
+    def clean_text(self):
+        text = self.cleaned_data["text"].strip()
+        if not text:
+            raise forms.ValidationError(_("Please enter a text to speak."))
+        if len(text) > settings.SPEECH_MAX_TEXT_CHARS:
+            raise forms.ValidationError(
+                _("Keep the text to %(limit)d characters or fewer (it has %(count)d).")
+                % {"limit": settings.SPEECH_MAX_TEXT_CHARS, "count": len(text)}
+            )
+        return text
+
+    def clean_speed(self):
+        speed = self.cleaned_data["speed"]
+        if not 0.5 <= speed <= 2:
+            raise forms.ValidationError(_("Speed must be between 0.5 and 2."))
+        return speed
+
+    def clean_volume(self):
+        volume = self.cleaned_data["volume"]
+        if not 0 < volume <= 10:
+            raise forms.ValidationError(_("Volume must be more than 0 and at most 10."))
+        return volume
+
+    def save(self):
+        utterance = super().save(commit=False)
+        utterance.owner = self.owner
+        voice = self.cleaned_data.get("voice", "")
+        if self.clone is not None:
+            utterance.clone = self.clone
+        elif voice in dict(SYSTEM_VOICES):
+            utterance.system_voice = voice
+        else:
+            utterance.clone = Clone.objects.owned_by(self.owner).get(uuid=voice)
+        utterance.save()
+        return utterance

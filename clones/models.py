@@ -1,6 +1,7 @@
 import logging
 import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clones import bigmodel
-from clones.audio import sniff_format
+from clones.audio import join_speech, sniff_format
+from clones.text import split_text
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,10 @@ class Tag(models.Model):
 class CloneQuerySet(models.QuerySet):
     def gallery(self):
         return self.filter(
-            visibility=Clone.Visibility.PUBLIC, status=Clone.Status.READY, deletion_requested_at__isnull=True
+            visibility=Clone.Visibility.PUBLIC,
+            status=Clone.Status.READY,
+            deletion_requested_at__isnull=True,
+            gone_at__isnull=True,
         )
 
     def owned_by(self, user):
@@ -108,8 +113,9 @@ class Clone(models.Model):
     )
     provider_model = models.CharField(_("clone model"), max_length=64)
 
-    sample = models.FileField(_("voice sample"), upload_to=sample_upload_to, max_length=200)
-    sample_format = models.CharField(max_length=8, editable=False)
+    # Blank only for voices imported from the provider, which come without our copy of the sample.
+    sample = models.FileField(_("voice sample"), upload_to=sample_upload_to, max_length=200, blank=True)
+    sample_format = models.CharField(max_length=8, blank=True, editable=False)
     sample_duration = models.FloatField(_("sample duration (s)"), null=True, editable=False)
     transcript = models.TextField(_("transcript of the sample"), blank=True)
     preview_text = models.TextField(_("preview text"))
@@ -131,6 +137,13 @@ class Clone(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when the owner deletes the clone: the row stays until the provider voice is gone too.
     deletion_requested_at = models.DateTimeField(_("deletion requested"), null=True, blank=True, editable=False)
+    # Set by reconciliation when the provider no longer has the voice.
+    gone_at = models.DateTimeField(_("gone at the provider"), null=True, blank=True, editable=False)
+    allow_public_speech = models.BooleanField(
+        _("anyone who can see it may make it speak"),
+        default=False,
+        help_text=_("Only for public clones. Speech is counted against the quota of whoever asks for it."),
+    )
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -175,6 +188,12 @@ class Clone(models.Model):
     def can_view_shared(self, user):
         """With the share link: also unlisted clones; private ones stay private."""
         return self.visibility != self.Visibility.PRIVATE or self.can_manage(user)
+
+    def can_speak(self, user):
+        if not (self.is_ready and self.voice_id and self.gone_at is None and user.is_authenticated):
+            return False
+        shared = self.visibility == self.Visibility.PUBLIC and self.allow_public_speech
+        return shared or self.can_manage(user)
 
     def rotate_share_token(self):
         self.share_token = new_share_token()
@@ -360,7 +379,8 @@ class Clone(models.Model):
                 raise
 
     def delete_with_files(self):
-        for field in (self.sample, self.preview_audio):
+        files = [self.sample, self.preview_audio, *(u.audio for u in self.utterances.all())]
+        for field in files:
             if field:
                 field.delete(save=False)
         self.delete()
@@ -394,3 +414,128 @@ def _error_kind(error):
     if isinstance(error, bigmodel.BigModelError):
         return Clone.ErrorKind.REJECTED
     return Clone.ErrorKind.INTERNAL
+
+
+SYSTEM_VOICES = [
+    ("tongtong", _("Tongtong (default)")),
+    ("chuichui", _("Chuichui")),
+    ("xiaochen", _("Xiaochen")),
+    ("jam", _("Jam")),
+    ("kazi", _("Kazi")),
+    ("douji", _("Douji")),
+    ("luodo", _("Luodo")),
+]
+
+
+def utterance_upload_to(utterance, filename):
+    return f"utterances/{utterance.uuid}.wav"
+
+
+class Utterance(models.Model):
+    """A text spoken in a cloned voice or a system voice."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SPEAKING = "speaking", _("Speaking")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="utterances", verbose_name=_("owner")
+    )
+    clone = models.ForeignKey(
+        Clone, on_delete=models.CASCADE, null=True, blank=True, related_name="utterances", verbose_name=_("clone")
+    )
+    system_voice = models.CharField(_("system voice"), max_length=20, choices=SYSTEM_VOICES, blank=True)
+    text = models.TextField(_("text"))
+    speed = models.FloatField(_("speed"), default=1.0)
+    volume = models.FloatField(_("volume"), default=1.0)
+    audio = models.FileField(_("audio"), upload_to=utterance_upload_to, blank=True)
+    duration = models.FloatField(_("duration (s)"), null=True, blank=True)
+    parts = models.PositiveSmallIntegerField(_("parts"), default=0)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.QUEUED)
+    error_code = models.CharField(_("provider error code"), max_length=32, blank=True)
+    error_message = models.TextField(_("provider error message"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("utterance")
+        verbose_name_plural = _("utterances")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(clone__isnull=False, system_voice="") | Q(clone__isnull=True) & ~Q(system_voice=""),
+                name="utterance_has_one_voice",
+            )
+        ]
+
+    def __str__(self):
+        return self.text[:60]
+
+    @property
+    def voice(self):
+        return self.clone.voice_id if self.clone_id else self.system_voice
+
+    @property
+    def voice_label(self):
+        return self.clone.name if self.clone_id else self.get_system_voice_display()
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.READY, self.Status.FAILED)
+
+    def get_audio_url(self):
+        return reverse("clones:utterance_audio", args=[self.uuid])
+
+    def can_view(self, user):
+        return user.is_authenticated and (self.owner_id == user.pk or user.is_staff)
+
+    def enqueue(self):
+        from clones.tasks import synthesize_utterance
+
+        transaction.on_commit(lambda: synthesize_utterance.delay(self.pk))
+
+    def claim(self):
+        taken = Utterance.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            status=self.Status.SPEAKING, attempts=F("attempts") + 1
+        )
+        if taken:
+            self.refresh_from_db()
+        return bool(taken)
+
+    def synthesize(self, client):
+        """Speak the text part by part, in parallel up to the configured cap, and keep one WAV."""
+        texts = split_text(self.text, bigmodel.SPEECH_MAX_CHARS)
+        workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(lambda text: self._speak(client, text), texts))
+        data, seconds = join_speech(parts, settings.SPEECH_PAUSE_SECONDS)
+        self.audio.save(f"{self.uuid}.wav", ContentFile(data), save=False)
+        self.duration, self.parts = round(seconds, 2), len(texts)
+        self.status, self.finished_at = self.Status.READY, timezone.now()
+        self.error_code = self.error_message = ""
+        self.save()
+
+    def _speak(self, client, text):
+        return client.speech(
+            input=text,
+            voice=self.voice,
+            model=settings.BIGMODEL_TTS_MODEL,
+            speed=self.speed,
+            volume=self.volume,
+            response_format="wav",
+        )
+
+    def requeue(self, error):
+        self.status = self.Status.QUEUED
+        self.error_code, self.error_message = error.code or "", error.message
+        self.save(update_fields=["status", "error_code", "error_message"])
+
+    def fail(self, error):
+        self.status, self.finished_at = self.Status.FAILED, timezone.now()
+        self.error_code = getattr(error, "code", None) or ""
+        self.error_message = getattr(error, "message", "") or type(error).__name__
+        self.save(update_fields=["status", "finished_at", "error_code", "error_message"])

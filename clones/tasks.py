@@ -5,7 +5,7 @@ from celery import shared_task
 from django.conf import settings
 
 from clones import bigmodel
-from clones.models import Clone
+from clones.models import Clone, Utterance
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +62,23 @@ def delete_clone(self, clone_id):
         # The clone stays "deletion pending" and keeps being retried, transient or not.
         raise self.retry(countdown=retry_delay(min(self.request.retries, 8), exc.retry_after)) from exc
     clone.delete_with_files()
+
+
+@shared_task(bind=True, max_retries=None)
+def synthesize_utterance(self, utterance_id):
+    utterance = Utterance.objects.select_related("clone").filter(pk=utterance_id).first()
+    if utterance is None or not utterance.claim():
+        return
+    try:
+        with bigmodel.BigModelClient.from_settings() as client:
+            utterance.synthesize(client)
+    except bigmodel.TransientError as exc:
+        if self.request.retries >= settings.CLONE_MAX_RETRIES:
+            utterance.fail(exc)
+            return
+        utterance.requeue(exc)
+        raise self.retry(countdown=retry_delay(self.request.retries, exc.retry_after)) from exc
+    except Exception as exc:
+        if not isinstance(exc, bigmodel.BigModelError):
+            logger.exception("utterance=%s failed unexpectedly", utterance_id)
+        utterance.fail(exc)

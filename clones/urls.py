@@ -15,6 +15,11 @@ urlpatterns = [
     path("clones/<uuid:uuid>/share-link/", views.rotate_share_link, name="rotate_share_link"),
     path("clones/<uuid:uuid>/retry/", views.retry, name="retry"),
     path("clones/<uuid:uuid>/delete/", views.delete, name="delete"),
+    path("clones/<uuid:uuid>/speak/", views.speak_with_clone, name="speak_with_clone"),
+    path("clones/transcribe/", views.transcribe, name="transcribe"),
+    path("speak/", views.speak, name="speak"),
+    path("utterances/<uuid:uuid>/status/", views.utterance_status, name="utterance_status"),
+    path("utterances/<uuid:uuid>/audio/", views.utterance_audio, name="utterance_audio"),
     path("s/<str:token>/", views.share, name="share"),
     path("s/<str:token>/audio/", views.share_preview, name="share_preview"),
 ]

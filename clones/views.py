@@ -7,10 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from clones.audio import PROVIDER_FORMATS
-from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm
+from clones import bigmodel
+from clones.audio import PROVIDER_FORMATS, AudioError, inspect_audio
+from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
 from clones.http import audio_response
-from clones.models import Clone
+from clones.models import Clone, Utterance
 
 GALLERY_PAGE_SIZE = 24
 
@@ -66,6 +67,9 @@ def mine(request):
 def detail(request, uuid):
     clone = _clone_for(request, uuid, Clone.can_view)
     context = {"clone": clone, "can_manage": clone.can_manage(request.user)}
+    if clone.can_speak(request.user):
+        context["speech_form"] = SpeechForm(owner=request.user, clone=clone)
+        context["utterances"] = clone.utterances.filter(owner=request.user)[:20]
     if context["can_manage"]:
         context["settings_form"] = CloneSettingsForm(instance=clone)
         context["share_url"] = request.build_absolute_uri(clone.get_share_url())
@@ -159,3 +163,91 @@ def delete(request, uuid):
         messages.success(request, _("“%(name)s” is being deleted, at the provider too.") % {"name": clone.name})
         return redirect("clones:mine")
     return render(request, "clones/delete.html", {"clone": clone})
+
+
+def _enqueue_speech(form):
+    with transaction.atomic():
+        utterance = form.save()
+        utterance.enqueue()
+    return utterance
+
+
+@login_required
+@require_POST
+def speak_with_clone(request, uuid):
+    clone = _clone_for(request, uuid, Clone.can_speak)
+    form = SpeechForm(request.POST, owner=request.user, clone=clone)
+    if form.is_valid():
+        _enqueue_speech(form)
+        return redirect(f"{clone.get_absolute_url()}#speech")
+    context = {
+        "clone": clone,
+        "can_manage": clone.can_manage(request.user),
+        "speech_form": form,
+        "utterances": clone.utterances.filter(owner=request.user)[:20],
+    }
+    return render(request, "clones/detail.html", context, status=400)
+
+
+@login_required
+def speak(request):
+    form = SpeechForm(request.POST or None, owner=request.user, initial={"voice": request.GET.get("voice")})
+    if request.method == "POST" and form.is_valid():
+        _enqueue_speech(form)
+        return redirect("clones:speak")
+    utterances = Utterance.objects.filter(owner=request.user).select_related("clone")[:30]
+    return render(request, "clones/speak.html", {"form": form, "utterances": utterances})
+
+
+def _utterance_for(request, uuid):
+    utterance = get_object_or_404(Utterance.objects.select_related("clone"), uuid=uuid)
+    if not utterance.can_view(request.user):
+        raise Http404
+    return utterance
+
+
+@require_GET
+def utterance_status(request, uuid):
+    utterance = _utterance_for(request, uuid)
+    return JsonResponse(
+        {
+            "status": utterance.status,
+            "label": str(utterance.get_status_display()),
+            "finished": utterance.is_finished,
+            "audio_url": utterance.get_audio_url() if utterance.audio else None,
+            "duration": utterance.duration,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@require_GET
+def utterance_audio(request, uuid):
+    utterance = _utterance_for(request, uuid)
+    if not utterance.audio:
+        raise Http404
+    response = audio_response(request, utterance.audio, "audio/wav", public=False)
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="voiceclone-{utterance.uuid}.wav"'
+    return response
+
+
+@login_required
+@require_POST
+def transcribe(request):
+    """Fill in a sample's transcript with the provider's speech recognition."""
+    sample = request.FILES.get("sample")
+    if sample is None:
+        return JsonResponse({"error": _("Choose a sample first.")}, status=400)
+    try:
+        info = inspect_audio(sample)
+    except AudioError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    if info.format not in PROVIDER_FORMATS or info.duration > 30 or sample.size > 25 * 1024 * 1024:
+        return JsonResponse({"error": _("Speech recognition takes WAV or MP3 of at most 30 s.")}, status=400)
+    try:
+        with bigmodel.BigModelClient.from_settings() as client:
+            text = client.transcribe(sample, f"sample.{info.format}")
+    except bigmodel.BigModelError:
+        return JsonResponse({"error": _("Speech recognition is unavailable right now.")}, status=502)
+    return JsonResponse({"text": text})

@@ -169,6 +169,11 @@ CLONE_RETRY_MAX_DELAY = env.float("CLONE_RETRY_MAX_DELAY", default=120.0)
 # How long one worker may hold a clone; longer than the slowest step can take with its timeouts.
 CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
 
+# Speech: long texts are split into parts of at most 1024 characters, spoken in parallel.
+SPEECH_MAX_TEXT_CHARS = env.int("SPEECH_MAX_TEXT_CHARS", default=10_000)
+SPEECH_PARALLEL_PARTS = env.int("SPEECH_PARALLEL_PARTS", default=4)
+SPEECH_PAUSE_SECONDS = 0.3
+
 # Samples: the provider takes mp3/wav up to 10 MB, ideally 3 to 30 s of speech.
 SAMPLE_MAX_BYTES = env.int("SAMPLE_MAX_BYTES", default=10 * 1024 * 1024)
 SAMPLE_MIN_SECONDS = 3.0

@@ -1,0 +1,29 @@
+// Follows each pending utterance in the list until its audio is ready.
+(function () {
+  "use strict";
+  function follow(item) {
+    var delay = 1000;
+    function poll() {
+      fetch(item.dataset.statusUrl, { cache: "no-store" })
+        .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
+        .then(function (state) {
+          item.dataset.status = state.status;
+          var badge = item.querySelector(".utterance-status");
+          badge.textContent = state.label;
+          badge.className = "badge utterance-status status-" + state.status;
+          if (state.duration) item.querySelector(".utterance-duration").textContent = state.duration.toFixed(1) + " s";
+          if (state.audio_url) {
+            item.querySelector("audio").src = state.audio_url;
+            item.querySelector(".download").href = state.audio_url + "?download=1";
+            item.querySelector(".utterance-player").hidden = false;
+          }
+          if (!state.finished) setTimeout(poll, delay);
+        })
+        .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(poll, delay); });
+    }
+    setTimeout(poll, delay);
+  }
+  document.querySelectorAll(".utterance").forEach(function (item) {
+    if (item.dataset.status === "queued" || item.dataset.status === "speaking") follow(item);
+  });
+})();
