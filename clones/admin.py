@@ -1,8 +1,25 @@
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from clones.models import Clone, Tag
+from clones import bigmodel
+from clones.models import Clone, Tag, Utterance
+from clones.reconcile import import_voice, reconcile
+
+
+class UtteranceInline(admin.TabularInline):
+    model = Utterance
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["text", "owner", "status", "duration", "parts", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Clone)
@@ -13,12 +30,14 @@ class CloneAdmin(admin.ModelAdmin):
     search_fields = ["name", "owner__username", "owner__email", "voice_name", "voice_id", "uuid", "request_id"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["owner"]
+    inlines = [UtteranceInline]
+    change_list_template = "admin/clones/clone/change_list.html"
     filter_horizontal = ["tags"]
     actions = ["retry_failed", "refetch_preview", "delete_at_provider", "make_private", "make_unlisted", "make_public"]
     readonly_fields = [
         "uuid", "voice_name", "voice_id", "sample_file_id", "preview_file_id", "request_id", "sample_format",
         "sample_duration", "status", "error_kind", "error_code", "error_message", "attempts", "clone_requested_at",
-        "lease_expires_at", "deletion_requested_at", "consent_by", "consent_at", "created_at", "updated_at",
+        "lease_expires_at", "deletion_requested_at", "gone_at", "consent_by", "consent_at", "created_at", "updated_at",
         "started_at", "finished_at",
     ]  # fmt: skip
     fieldsets = [
@@ -55,6 +74,39 @@ class CloneAdmin(admin.ModelAdmin):
             },
         ),  # fmt: skip
     ]
+
+    def get_urls(self):
+        reconcile_view = self.admin_site.admin_view(self.reconcile_view)
+        return [path("reconcile/", reconcile_view, name="clones_clone_reconcile"), *super().get_urls()]
+
+    def reconcile_view(self, request):
+        """Compare with the provider; unknown voices can be imported (to you) or deleted there."""
+        if not request.user.has_perm("clones.change_clone"):
+            return redirect("admin:index")
+        with bigmodel.BigModelClient.from_settings() as client:
+            try:
+                report = reconcile(client)
+                chosen = set(request.POST.getlist("voice"))
+                if request.method == "POST" and chosen:
+                    for voice in [v for v in report.unknown if v.voice in chosen]:
+                        if "import" in request.POST:
+                            import_voice(client, voice, request.user)
+                        else:
+                            client.delete_voice(voice.voice)
+                    self.message_user(request, _("Done."), messages.SUCCESS)
+                    return redirect("admin:clones_clone_reconcile")
+            except bigmodel.BigModelError as exc:
+                self.message_user(
+                    request, _("The provider could not be reached: %(error)s") % {"error": exc}, messages.ERROR
+                )
+                return redirect("admin:clones_clone_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reconcile with the provider"),
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/clones/reconcile.html", context)
 
     def _done(self, request, message, count):
         self.message_user(request, message % {"count": count}, messages.SUCCESS)
@@ -110,3 +162,13 @@ class CloneAdmin(admin.ModelAdmin):
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
+
+
+@admin.register(Utterance)
+class UtteranceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "owner", "clone", "system_voice", "status", "duration", "parts", "created_at"]
+    list_filter = ["status", "system_voice", "created_at"]
+    list_select_related = ["owner", "clone"]
+    search_fields = ["text", "owner__username", "clone__name", "uuid"]
+    readonly_fields = ["uuid", "owner", "clone", "system_voice", "audio", "duration", "parts", "status",
+                       "error_code", "error_message", "attempts", "created_at", "finished_at"]  # fmt: skip

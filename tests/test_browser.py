@@ -53,7 +53,7 @@ def test_share_an_unlisted_clone_by_link(page, browser, live_server, sandbox, ce
     create_clone(page, live_server, tmp_path, "Shared voice")
     page.locator("#status-label", has_text="Ready").wait_for(timeout=60_000)
 
-    page.get_by_label("Who can see it").select_option("unlisted")
+    page.get_by_label("Who can see it", exact=True).select_option("unlisted")
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Saved.").wait_for()
     share_url = page.locator("#share-url").input_value()
