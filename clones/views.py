@@ -67,7 +67,8 @@ def mine(request):
 def detail(request, uuid):
     clone = _clone_for(request, uuid, Clone.can_view)
     context = {"clone": clone, "can_manage": clone.can_manage(request.user)}
-    if clone.can_speak(request.user):
+    # The owner of a clone still in progress gets the form too, shown by the page once it is ready.
+    if clone.can_speak(request.user) or (context["can_manage"] and not clone.is_finished):
         context["speech_form"] = SpeechForm(owner=request.user, clone=clone)
         context["utterances"] = clone.utterances.filter(owner=request.user)[:20]
     if context["can_manage"]:

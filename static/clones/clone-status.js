@@ -23,6 +23,8 @@
       var audio = document.getElementById("preview-audio");
       if (!audio.getAttribute("src")) audio.src = state.preview_url;
       document.getElementById("player").hidden = false;
+      var speech = document.getElementById("speech");
+      if (speech) speech.hidden = false;
     }
   }
 
