@@ -142,7 +142,7 @@ class Clone(models.Model):
     allow_public_speech = models.BooleanField(
         _("anyone who can see it may make it speak"),
         default=False,
-        help_text=_("Only for public clones. Speech is counted against the quota of whoever asks for it."),
+        help_text=_("Applies only while the clone is public; people must be logged in to make it speak."),
     )
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
