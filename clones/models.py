@@ -58,6 +58,24 @@ class CloneQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
 
+    def stuck(self, now=None):
+        """Unfinished clones nobody holds that have not moved for STUCK_AFTER_SECONDS."""
+        now = now or timezone.now()
+        return (
+            self.filter(
+                updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS),
+                deletion_requested_at__isnull=True,
+            )
+            .exclude(status__in=Clone.FINISHED)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        )
+
+    def deletion_stuck(self, now=None):
+        now = now or timezone.now()
+        return self.filter(
+            deletion_requested_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS),
+        ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+
 
 def new_voice_name():
     """The provider-side voice name: unique across the whole account that one API key serves."""
@@ -391,6 +409,15 @@ class Clone(models.Model):
         self.error_message = getattr(error, "message", "") or type(error).__name__
         self.finished_at = timezone.now()
         self._save_status(self.Status.FAILED, "error_kind", "error_code", "error_message", "finished_at")
+
+    def sweep(self):
+        """Queue a lost clone again, or fail it once it has used up its attempts."""
+        if self.attempts > settings.CLONE_MAX_RETRIES:
+            self.fail(bigmodel.ServerError(f"Gave up after {self.attempts} attempts"))
+            return "failed"
+        self.save(update_fields=["updated_at"])  # not swept again before it had a chance to run
+        self.enqueue()
+        return "requeued"
 
     def note_retry(self, error):
         """Keep the latest transient error for staff while the task waits to try again."""

@@ -1,8 +1,11 @@
 import logging
 import random
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from clones import bigmodel
 from clones.models import Clone, Utterance
@@ -82,3 +85,24 @@ def synthesize_utterance(self, utterance_id):
         if not isinstance(exc, bigmodel.BigModelError):
             logger.exception("utterance=%s failed unexpectedly", utterance_id)
         utterance.fail(exc)
+
+
+@shared_task
+def sweep_stuck_work():
+    """Run by Celery beat: nothing stays half-done because a worker died or a message was lost."""
+    counts = {"requeued": 0, "failed": 0, "deletions": 0, "utterances": 0}
+    for clone in Clone.objects.stuck():
+        with transaction.atomic():
+            counts[clone.sweep()] += 1
+    for clone in Clone.objects.deletion_stuck():
+        transaction.on_commit(lambda pk=clone.pk: delete_clone.delay(pk))
+        counts["deletions"] += 1
+    cutoff = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)
+    for utterance in Utterance.objects.filter(status__in=["queued", "speaking"], created_at__lt=cutoff):
+        with transaction.atomic():
+            Utterance.objects.filter(pk=utterance.pk).update(status=Utterance.Status.QUEUED)
+            utterance.enqueue()
+        counts["utterances"] += 1
+    if any(counts.values()):
+        logger.warning("sweep %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts

@@ -158,6 +158,8 @@ class SandboxApp:
         except ApiError as exc:
             record["code"] = exc.code
             response = error_response(exc.status, exc.code, exc.message)
+        if rule and rule.get("after_latency"):
+            time.sleep(rule["after_latency"])  # the work is done, the answer is late
         if action == "drop_after":
             return self._drop(request)
         record["status"] = response.status_code

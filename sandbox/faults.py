@@ -2,7 +2,8 @@
 
 A rule: {"route": "voice.clone" or "*", "action": "error" | "drop" | "drop_after" | "malformed" |
 "delay", "status": 429, "code": "1302", "message": "...", "retry_after": 3, "latency": 0.5,
-"times": 1 (None: forever), "skip": 0 (let that many matching calls through first)}.
+"times": 1 (None: forever), "skip": 0 (let that many matching calls through first),
+"after_latency": 30 (do the work, then wait this long before answering)}.
 """
 
 import threading

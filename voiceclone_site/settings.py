@@ -144,6 +144,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # An unacknowledged task goes back to the queue after this long: longer than the slowest task.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)}
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # BigModel. Without an API key the app talks to the local sandbox (`python -m sandbox`).
 BIGMODEL_API_KEY = env("BIGMODEL_API_KEY", default="")
@@ -166,6 +174,8 @@ BIGMODEL_READ_TIMEOUT = env.float("BIGMODEL_READ_TIMEOUT", default=60.0)
 CLONE_MAX_RETRIES = env.int("CLONE_MAX_RETRIES", default=5)
 CLONE_RETRY_BASE_DELAY = env.float("CLONE_RETRY_BASE_DELAY", default=2.0)
 CLONE_RETRY_MAX_DELAY = env.float("CLONE_RETRY_MAX_DELAY", default=120.0)
+# Work with no progress for this long is taken to be lost (a worker died) and is queued again.
+STUCK_AFTER_SECONDS = env.int("STUCK_AFTER_SECONDS", default=600)
 # How long one worker may hold a clone; longer than the slowest step can take with its timeouts.
 CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
 

@@ -1,0 +1,63 @@
+"""A worker killed mid-clone loses nothing and pays for nothing twice."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from clones.models import Clone
+from clones.tasks import sweep_stuck_work
+from tests.conftest import start_worker, stop_worker, wait_until
+from tests.samples import wav_bytes
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def test_worker_killed_after_the_provider_accepted_the_clone(client, user, sandbox, settings):
+    # The sandbox creates the voice, then holds its answer: the worker dies waiting for it.
+    sandbox.set_faults([{"route": "voice.clone", "action": "delay", "after_latency": 60}])
+    worker = start_worker({"CLONE_LEASE_SECONDS": "2"})
+    try:
+        client.force_login(user)
+        client.post(
+            reverse("clones:create"),
+            {"name": "Crash", "preview_text": "Hello.", "language": "en", "visibility": "private",
+             "consent": "on", "sample": SimpleUploadedFile("s.wav", wav_bytes(4))},
+        )  # fmt: skip
+        wait_until(lambda: len(sandbox.voices()) == 1, timeout=30)
+        worker.kill()  # SIGKILL: no cleanup, no acknowledgement
+        worker.wait()
+    finally:
+        stop_worker(worker)
+    clone = Clone.objects.get()
+    assert clone.status == Clone.Status.CLONING and not clone.voice_id
+
+    sandbox.clear_faults()
+    settings.STUCK_AFTER_SECONDS = 0
+    restarted = start_worker()
+    try:
+        wait_until(lambda: Clone.objects.get().lease_expires_at < timezone.now(), 10)
+        assert sweep_stuck_work()["requeued"] == 1
+        wait_until(lambda: Clone.objects.get().is_finished, timeout=60)
+    finally:
+        stop_worker(restarted)
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.READY
+    assert [v["voice"] for v in sandbox.voices()] == [clone.voice_id]
+    assert len(sandbox.calls("voice.clone")) == 1
+    assert clone.preview_audio.read()[:4] == b"RIFF"
+
+
+def test_sweep_fails_clones_past_the_retry_budget(make_clone, settings):
+    settings.STUCK_AFTER_SECONDS = 0
+    clone = make_clone(status=Clone.Status.UPLOADING, attempts=settings.CLONE_MAX_RETRIES + 1)
+    assert sweep_stuck_work()["failed"] == 1
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.FAILED and clone.error_kind == Clone.ErrorKind.UNAVAILABLE
+
+
+def test_sweep_leaves_clones_someone_holds(make_clone, settings):
+    settings.STUCK_AFTER_SECONDS = 0
+    clone = make_clone(status=Clone.Status.CLONING)
+    assert clone.claim()
+    assert sweep_stuck_work()["requeued"] == 0
