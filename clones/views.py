@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import QuotaExceeded, Usage, charge
 from clones import bigmodel
 from clones.audio import PROVIDER_FORMATS, AudioError, inspect_audio
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
@@ -47,8 +48,12 @@ def create(request):
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
+                charge(request.user, Usage.Kind.CLONE, 1)  # before anything is stored
                 clone = form.save()
                 clone.enqueue()
+        except QuotaExceeded as exc:
+            form.add_error(None, str(exc))
+            return render(request, "clones/create.html", {"form": form}, status=429)
         except Exception:
             form.instance.sample.delete(save=False)  # the row did not make it: neither may its file
             raise
@@ -166,10 +171,16 @@ def delete(request, uuid):
     return render(request, "clones/delete.html", {"clone": clone})
 
 
-def _enqueue_speech(form):
-    with transaction.atomic():
-        utterance = form.save()
-        utterance.enqueue()
+def _enqueue_speech(request, form):
+    """Queue the speech, or put the quota's refusal on the form and return None."""
+    try:
+        with transaction.atomic():
+            charge(request.user, Usage.Kind.SPEECH_CHARS, len(form.cleaned_data["text"]))
+            utterance = form.save()
+            utterance.enqueue()
+    except QuotaExceeded as exc:
+        form.add_error(None, str(exc))
+        return None
     return utterance
 
 
@@ -178,8 +189,7 @@ def _enqueue_speech(form):
 def speak_with_clone(request, uuid):
     clone = _clone_for(request, uuid, Clone.can_speak)
     form = SpeechForm(request.POST, owner=request.user, clone=clone)
-    if form.is_valid():
-        _enqueue_speech(form)
+    if form.is_valid() and _enqueue_speech(request, form):
         return redirect(f"{clone.get_absolute_url()}#speech")
     context = {
         "clone": clone,
@@ -193,8 +203,7 @@ def speak_with_clone(request, uuid):
 @login_required
 def speak(request):
     form = SpeechForm(request.POST or None, owner=request.user, initial={"voice": request.GET.get("voice")})
-    if request.method == "POST" and form.is_valid():
-        _enqueue_speech(form)
+    if request.method == "POST" and form.is_valid() and _enqueue_speech(request, form):
         return redirect("clones:speak")
     utterances = Utterance.objects.filter(owner=request.user).select_related("clone")[:30]
     return render(request, "clones/speak.html", {"form": form, "utterances": utterances})

@@ -179,6 +179,11 @@ STUCK_AFTER_SECONDS = env.int("STUCK_AFTER_SECONDS", default=600)
 # How long one worker may hold a clone; longer than the slowest step can take with its timeouts.
 CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
 
+# Cost control: what one user may spend at the provider in 24 hours (staff can override per user).
+QUOTA_CLONES_PER_DAY = env.int("QUOTA_CLONES_PER_DAY", default=10)
+QUOTA_SPEECH_CHARS_PER_DAY = env.int("QUOTA_SPEECH_CHARS_PER_DAY", default=100_000)
+RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=6)
+
 # Speech: long texts are split into parts of at most 1024 characters, spoken in parallel.
 SPEECH_MAX_TEXT_CHARS = env.int("SPEECH_MAX_TEXT_CHARS", default=10_000)
 SPEECH_PARALLEL_PARTS = env.int("SPEECH_PARALLEL_PARTS", default=4)

@@ -1,0 +1,93 @@
+"""Cost control: per-user daily quotas and a submission rate limit, enforced atomically."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import Limits, Usage
+from clones.models import Clone, Utterance
+from tests.samples import wav_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def clone_form(**fields):
+    return {"name": "Voice", "preview_text": "Hello.", "language": "en", "visibility": "private", "consent": "on",
+            "sample": SimpleUploadedFile("s.wav", wav_bytes(4)), **fields}  # fmt: skip
+
+
+def test_clone_quota_refuses_with_a_clear_message_and_nothing_stored(client, user, settings):
+    settings.QUOTA_CLONES_PER_DAY = 2
+    client.force_login(user)
+    for _ in range(2):
+        assert client.post(reverse("clones:create"), clone_form()).status_code == 302
+    refused = client.post(reverse("clones:create"), clone_form())
+    assert refused.status_code == 429
+    assert "You have used your 2 clones for the last 24 hours. Please try again later." in refused.text
+    assert Clone.objects.count() == 2
+
+
+def test_deleting_a_clone_does_not_refund_it(client, user, settings, make_clone):
+    settings.QUOTA_CLONES_PER_DAY = 1
+    client.force_login(user)
+    client.post(reverse("clones:create"), clone_form())
+    Clone.objects.all().delete()
+    assert client.post(reverse("clones:create"), clone_form()).status_code == 429
+
+
+def test_staff_override_per_user(client, user, settings):
+    settings.QUOTA_CLONES_PER_DAY = 0
+    Limits.objects.create(user=user, clones_per_day=1)
+    client.force_login(user)
+    assert client.post(reverse("clones:create"), clone_form()).status_code == 302
+
+
+def test_submission_rate_limit(client, user, settings):
+    settings.RATE_LIMIT_PER_MINUTE = 2
+    client.force_login(user)
+    codes = [client.post(reverse("clones:create"), clone_form()).status_code for _ in range(3)]
+    assert codes == [302, 302, 429]
+
+
+def test_speech_characters_quota(client, user, settings, make_clone):
+    settings.QUOTA_SPEECH_CHARS_PER_DAY = 30
+    clone = make_clone(voice_id="3af4deae-494f-5af1-82a9-0643d4dba0ad")
+    client.force_login(user)
+    url = reverse("clones:speak_with_clone", args=[clone.uuid])
+    assert client.post(url, {"text": "x" * 20, "speed": 1, "volume": 1}).status_code == 302
+    refused = client.post(url, {"text": "y" * 20, "speed": 1, "volume": 1})
+    assert "This would pass your limit of 30 characters of speech in 24 hours (20 used)." in refused.text
+    assert Utterance.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_submissions_with_a_quota_of_five_make_five_clones(live_server, user, settings):
+    settings.QUOTA_CLONES_PER_DAY = 5
+    settings.RATE_LIMIT_PER_MINUTE = 100
+    session = requests.Session()
+    login_page = session.get(f"{live_server.url}/accounts/login/")
+    assert login_page.status_code == 200
+    credentials = {"username": "ada", "password": "correct horse battery"}
+    session.post(
+        f"{live_server.url}/accounts/login/", data={**credentials, "csrfmiddlewaretoken": session.cookies["csrftoken"]}
+    )
+    token = session.cookies["csrftoken"]
+    sample = wav_bytes(4)
+
+    def submit(n):
+        response = session.post(
+            f"{live_server.url}/clones/new/",
+            data={"name": f"Voice {n}", "preview_text": "Hello.", "language": "en", "visibility": "private",
+                  "consent": "on", "csrfmiddlewaretoken": token},
+            files={"sample": ("s.wav", sample)}, headers={"Referer": live_server.url}, allow_redirects=False,
+        )  # fmt: skip
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = sorted(pool.map(submit, range(20)))
+    assert codes.count(302) == 5 and codes.count(429) == 15
+    assert Clone.objects.count() == 5
+    assert Usage.objects.filter(kind="clone").count() == 5
