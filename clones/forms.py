@@ -65,9 +65,14 @@ class CloneForm(forms.ModelForm):
             "preview_text": forms.Textarea(attrs={"rows": 2, "maxlength": 500}),
         }
 
-    def __init__(self, *args, owner, **kwargs):
+    def __init__(self, *args, owner, upload_too_large=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
+        if upload_too_large:
+            # The upload handler stopped reading the file, so the field arrives empty: say why.
+            self.fields["sample"].error_messages["required"] = _("The file is larger than the limit of %(limit)s.") % {
+                "limit": filesizeformat(settings.SAMPLE_MAX_BYTES)
+            }
 
     def clean_preview_text(self):
         text = self.cleaned_data["preview_text"].strip()

@@ -44,7 +44,9 @@ def gallery(request):
 
 @login_required
 def create(request):
-    form = CloneForm(request.POST or None, request.FILES or None, owner=request.user)
+    data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
+    too_large = getattr(request, "upload_too_large", False)
+    form = CloneForm(data, files, owner=request.user, upload_too_large=too_large)
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():

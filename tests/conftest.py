@@ -3,6 +3,7 @@
 Under CI (`CI=true`) a missing browser is a failure, never a silent skip.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -151,11 +152,37 @@ def stop_worker(process):
         process.wait()
 
 
+class SessionWorker:
+    """The suite's shared worker. Tests that run workers of their own pause it, or it takes their tasks."""
+
+    def __init__(self):
+        self.process = start_worker()
+
+    @property
+    def log_path(self):
+        return self.process.log_path
+
+    @contextlib.contextmanager
+    def paused(self):
+        stop_worker(self.process)
+        try:
+            yield
+        finally:
+            self.process = start_worker()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
-    process = start_worker()
-    yield process
-    stop_worker(process)
+    worker = SessionWorker()
+    yield worker
+    stop_worker(worker.process)
+
+
+@pytest.fixture
+def own_workers(celery_worker):
+    """For a test that starts workers of its own: the shared one is stopped meanwhile."""
+    with celery_worker.paused():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -189,8 +216,12 @@ def page(browser):
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     page.set_default_timeout(30_000)
+    console_errors = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
     yield page
     context.close()
+    # Our pages must work under their own Content-Security-Policy.
+    assert not [text for text in console_errors if "Content Security Policy" in text], console_errors
 
 
 def wait_until(predicate, timeout=30, interval=0.1):

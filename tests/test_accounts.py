@@ -62,4 +62,5 @@ def test_password_reset_by_email(client, user):
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body).group(1)
     form_url = client.get(link)["Location"]  # Django swaps the token for a session-held one
     client.post(form_url, {"new_password1": "another long phrase", "new_password2": "another long phrase"})
-    assert client.login(username="ada", password="another long phrase")
+    response = client.post(reverse("login"), {"username": "ada", "password": "another long phrase"})
+    assert response.status_code == 302 and response["Location"] == reverse("clones:mine")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.conftest import wait_until
 from tests.samples import wav_bytes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.worker]
@@ -27,9 +28,14 @@ def create_clone(page, live_server, tmp_path, name):
     page.wait_for_url("**/clones/*/")
 
 
+def wait_for_js(page, expression, timeout=30):
+    """Poll an expression with page.evaluate: wait_for_function evals strings, which our CSP forbids."""
+    wait_until(lambda: page.evaluate(expression), timeout=timeout)
+
+
 def wait_for_playable_audio(page):
     # readyState >= 1: the browser fetched the audio and read its metadata.
-    page.wait_for_function("document.getElementById('preview-audio').readyState >= 1")
+    wait_for_js(page, "document.getElementById('preview-audio').readyState >= 1")
     return page.evaluate("document.getElementById('preview-audio').duration")
 
 
@@ -66,7 +72,7 @@ def test_share_an_unlisted_clone_by_link(page, browser, live_server, sandbox, ce
         assert shared.locator('meta[property="og:title"]').get_attribute("content") == "Shared voice"
         assert wait_for_playable_audio(shared) > 0.5
         shared.evaluate("document.getElementById('preview-audio').play()")
-        shared.wait_for_function("document.getElementById('preview-audio').currentTime > 0.2")
+        wait_for_js(shared, "document.getElementById('preview-audio').currentTime > 0.2")
         # The clone's own page stays closed to a stranger.
         assert shared.goto(page.url).status == 404
     finally:

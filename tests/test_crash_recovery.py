@@ -13,7 +13,7 @@ from tests.samples import wav_bytes
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
-def test_worker_killed_after_the_provider_accepted_the_clone(client, user, sandbox, settings):
+def test_worker_killed_after_the_provider_accepted_the_clone(own_workers, client, user, sandbox, settings):
     # The sandbox creates the voice, then holds its answer: the worker dies waiting for it.
     sandbox.set_faults([{"route": "voice.clone", "action": "delay", "after_latency": 60}])
     worker = start_worker({"CLONE_LEASE_SECONDS": "2"})

@@ -14,7 +14,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 
 BIGMODEL_SANDBOX = True
-BIGMODEL_API_KEY = "sandbox"
+BIGMODEL_API_KEY = os.environ.get("VOICECLONE_TEST_API_KEY", "sandbox")
 # The sandbox fixture points this at its server, and passes it on to the worker it starts.
 BIGMODEL_BASE_URL = os.environ.get("VOICECLONE_TEST_BIGMODEL_URL", "http://127.0.0.1:9/unset")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,31 @@
+"""Uploads are size-checked while they stream in, so an oversized file is never read whole."""
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+
+# Multipart framing and the other form fields come on top of the file itself.
+FORM_OVERHEAD = 256 * 1024
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """Stops reading a file past SAMPLE_MAX_BYTES and marks the request, so the form can say why."""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length > settings.SAMPLE_MAX_BYTES + FORM_OVERHEAD:
+            self.request.upload_too_large = True
+            # Far too large to be worth reading just to throw away: answer at once.
+            raise StopUpload(connection_reset=content_length > 4 * settings.SAMPLE_MAX_BYTES)
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.SAMPLE_MAX_BYTES:
+            self.request.upload_too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
