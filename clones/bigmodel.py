@@ -5,6 +5,8 @@ read timeouts, results are small typed records, and every failure is a `BigModel
 says whether trying again can help (see "Errors" in shared/reference/bigmodel-notes.md).
 """
 
+import contextlib
+import contextvars
 import logging
 import time
 import uuid
@@ -14,6 +16,19 @@ import requests
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+
+# What the log line of each call says it was for, e.g. clone=42; set with `log_context`.
+_log_fields = contextvars.ContextVar("bigmodel_log_fields", default=None)
+
+
+@contextlib.contextmanager
+def log_context(**fields):
+    token = _log_fields.set({**(_log_fields.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _log_fields.reset(token)
+
 
 SYSTEM_VOICES = ("tongtong", "chuichui", "xiaochen", "jam", "kazi", "douji", "luodo")
 SPEECH_MAX_CHARS = 1024
@@ -158,19 +173,24 @@ class DeletedVoice:
 
 
 class BigModelClient:
-    def __init__(self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0):
+    def __init__(self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0, limiter=None):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
+        # A context manager around every API call, e.g. a cap on calls in flight across workers.
+        self.limiter = limiter or contextlib.nullcontext
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_key}"
 
     @classmethod
     def from_settings(cls):
+        from clones.throttle import provider_slot
+
         return cls(
             settings.BIGMODEL_BASE_URL,
             settings.BIGMODEL_API_KEY,
             connect_timeout=settings.BIGMODEL_CONNECT_TIMEOUT,
             read_timeout=settings.BIGMODEL_READ_TIMEOUT,
+            limiter=provider_slot,
         )
 
     def close(self):
@@ -282,8 +302,11 @@ class BigModelClient:
         status = code = None
         # The session carries the Authorization header; a foreign signed URL must not get it.
         send = self.session.request if auth else requests.request
+        limiter = self.limiter if auth else contextlib.nullcontext
         try:
-            response = send(method, url, timeout=self.timeout, **kwargs)
+            with limiter():
+                started = time.monotonic()  # time the call, not the wait for a slot
+                response = send(method, url, timeout=self.timeout, **kwargs)
             status = response.status_code
             if status >= 400:
                 error = _error_from(response)
@@ -300,12 +323,14 @@ class BigModelClient:
             code = "malformed"
             raise
         finally:
+            context = " ".join(f"{key}={value}" for key, value in (_log_fields.get() or {}).items())
             logger.info(
-                "bigmodel route=%s status=%s code=%s ms=%d",
+                "bigmodel route=%s status=%s code=%s ms=%d %s",
                 route,
                 status,
                 code or "-",
                 (time.monotonic() - started) * 1000,
+                context,
             )
 
 

@@ -1,3 +1,4 @@
+import contextvars
 import logging
 import secrets
 import uuid
@@ -6,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -538,7 +539,8 @@ class Utterance(models.Model):
         texts = split_text(self.text, bigmodel.SPEECH_MAX_CHARS)
         workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(lambda text: self._speak(client, text), texts))
+            # Each part runs in a copy of this context, so its log lines still name the utterance.
+            parts = list(pool.map(lambda text: contextvars.copy_context().run(self._speak, client, text), texts))
         data, seconds = join_speech(parts, settings.SPEECH_PAUSE_SECONDS)
         self.audio.save(f"{self.uuid}.wav", ContentFile(data), save=False)
         self.duration, self.parts = round(seconds, 2), len(texts)
@@ -547,14 +549,17 @@ class Utterance(models.Model):
         self.save()
 
     def _speak(self, client, text):
-        return client.speech(
-            input=text,
-            voice=self.voice,
-            model=settings.BIGMODEL_TTS_MODEL,
-            speed=self.speed,
-            volume=self.volume,
-            response_format="wav",
-        )
+        try:
+            return client.speech(
+                input=text,
+                voice=self.voice,
+                model=settings.BIGMODEL_TTS_MODEL,
+                speed=self.speed,
+                volume=self.volume,
+                response_format="wav",
+            )
+        finally:
+            connection.close()  # this pool thread's own database connection (the slot limiter's)
 
     def requeue(self, error):
         self.status = self.Status.QUEUED
@@ -566,3 +571,13 @@ class Utterance(models.Model):
         self.error_code = getattr(error, "code", None) or ""
         self.error_message = getattr(error, "message", "") or type(error).__name__
         self.save(update_fields=["status", "finished_at", "error_code", "error_message"])
+
+
+class ProviderSlot(models.Model):
+    """One of PROVIDER_MAX_CONCURRENCY permits to call the provider (see clones.throttle)."""
+
+    number = models.PositiveSmallIntegerField(primary_key=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"slot {self.number}"

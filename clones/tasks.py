@@ -25,7 +25,7 @@ def process_clone(self, clone_id):
     if clone is None or not clone.claim():
         return  # gone, finished, or another worker holds it
     try:
-        with bigmodel.BigModelClient.from_settings() as client:
+        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
             clone.process(client)
         return
     except bigmodel.TransientError as exc:
@@ -57,7 +57,7 @@ def delete_clone(self, clone_id):
         # The pipeline is still working on it: come back once its lease can have ended.
         raise self.retry(countdown=retry_delay(min(self.request.retries, 3)))
     try:
-        with bigmodel.BigModelClient.from_settings() as client:
+        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
             clone.delete_at_provider(client)
     except bigmodel.BigModelError as exc:
         clone.release()
@@ -73,7 +73,7 @@ def synthesize_utterance(self, utterance_id):
     if utterance is None or not utterance.claim():
         return
     try:
-        with bigmodel.BigModelClient.from_settings() as client:
+        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(utterance=utterance.pk):
             utterance.synthesize(client)
     except bigmodel.TransientError as exc:
         if self.request.retries >= settings.CLONE_MAX_RETRIES:

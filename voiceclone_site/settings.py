@@ -211,6 +211,9 @@ BIGMODEL_BASE_URL = env(
 )
 BIGMODEL_CLONE_MODEL = env("BIGMODEL_CLONE_MODEL", default="glm-tts-clone")
 BIGMODEL_TTS_MODEL = env("BIGMODEL_TTS_MODEL", default="glm-tts")
+# Provider calls in flight at once across all workers; past it calls wait (up to the second value).
+PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", default=4)
+PROVIDER_SLOT_WAIT_SECONDS = env.float("PROVIDER_SLOT_WAIT_SECONDS", default=120.0)
 BIGMODEL_CONNECT_TIMEOUT = env.float("BIGMODEL_CONNECT_TIMEOUT", default=5.0)
 BIGMODEL_READ_TIMEOUT = env.float("BIGMODEL_READ_TIMEOUT", default=60.0)
 

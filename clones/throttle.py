@@ -1,0 +1,59 @@
+"""A global cap on BigModel calls in flight, shared by every worker process through the database.
+
+The provider limits concurrency per account and answers 429 past it; one API key serves all our
+users, so a burst must queue here instead. A call takes one of PROVIDER_MAX_CONCURRENCY slot rows
+with a conditional UPDATE (atomic on SQLite and PostgreSQL alike) and frees it afterwards; a slot
+whose holder died frees itself when its lease runs out.
+"""
+
+import contextlib
+import random
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from clones import bigmodel
+from clones.models import ProviderSlot
+
+FREE = timezone.make_aware(timezone.datetime(2000, 1, 1))
+
+
+def _ensure_slots(count):
+    ProviderSlot.objects.bulk_create(
+        [ProviderSlot(number=n, expires_at=FREE) for n in range(1, count + 1)], ignore_conflicts=True
+    )
+
+
+def _try_take(count, lease):
+    now = timezone.now()
+    for number in random.sample(range(1, count + 1), count):
+        if ProviderSlot.objects.filter(number=number, expires_at__lt=now).update(expires_at=now + lease):
+            return number
+    return None
+
+
+@contextlib.contextmanager
+def provider_slot():
+    count = settings.PROVIDER_MAX_CONCURRENCY
+    if count <= 0:
+        yield
+        return
+    lease = timedelta(seconds=settings.BIGMODEL_CONNECT_TIMEOUT + settings.BIGMODEL_READ_TIMEOUT + 30)
+    deadline = time.monotonic() + settings.PROVIDER_SLOT_WAIT_SECONDS
+    number = _try_take(count, lease)
+    if number is None:
+        _ensure_slots(count)
+    while number is None:
+        if time.monotonic() > deadline:
+            # Surfaces like the provider's own concurrency error, and is retried the same way.
+            raise bigmodel.RateLimited("All provider slots stayed busy", code="slots")
+        time.sleep(random.uniform(0.02, 0.1))
+        number = _try_take(count, lease)
+    try:
+        yield
+    finally:
+        ProviderSlot.objects.filter(number=number).update(expires_at=FREE)
+        close_old_connections()
