@@ -12,7 +12,6 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
 from clones import bigmodel
@@ -56,4 +55,3 @@ def provider_slot():
         yield
     finally:
         ProviderSlot.objects.filter(number=number).update(expires_at=FREE)
-        close_old_connections()
