@@ -3,9 +3,11 @@
 A rule: {"route": "voice.clone" or "*", "action": "error" | "drop" | "drop_after" | "malformed" |
 "delay", "status": 429, "code": "1302", "message": "...", "retry_after": 3, "latency": 0.5,
 "times": 1 (None: forever), "skip": 0 (let that many matching calls through first),
-"after_latency": 30 (do the work, then wait this long before answering)}.
+"after_latency": 30 (do the work, then wait this long before answering),
+"probability": 0.05 (apply to that share of matching calls, at random; default 1)}.
 """
 
+import random
 import threading
 
 ACTIONS = {"error", "drop", "drop_after", "malformed", "delay"}
@@ -36,6 +38,8 @@ class Faults:
         with self.lock:
             for rule in self.rules:
                 if rule["route"] not in ("*", route) or rule["times"] == 0:
+                    continue
+                if random.random() >= rule.get("probability", 1):
                     continue
                 if rule["skip"] > 0:
                     rule["skip"] -= 1
