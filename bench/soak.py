@@ -29,7 +29,9 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from clones import bigmodel  # noqa: E402
 from clones.models import Clone  # noqa: E402
+from clones.reconcile import reconcile  # noqa: E402
 from clones.tasks import sweep_stuck_work  # noqa: E402
 from sandbox.testing import running_sandbox  # noqa: E402
 from tests.samples import wav_bytes  # noqa: E402
@@ -57,6 +59,7 @@ def main():
 
     call_command("migrate", verbosity=0)
     settings.STUCK_AFTER_SECONDS = 30
+    settings.BIGMODEL_READ_TIMEOUT = 2  # as the workers have it: when a late voice can have landed
     # Each fault kind gets an equal share of the fault rate, on every route.
     share = args.fault_rate / len(FAULTS)
     rules = [
@@ -99,7 +102,14 @@ def main():
                 clone.save()
                 clone.enqueue()
             last_sweep = time.monotonic()
-            while Clone.objects.exclude(status__in=Clone.FINISHED).exists():
+
+            def pending():
+                # Unfinished work, or failed clones whose slow clone calls are not yet checked.
+                unchecked = Clone.objects.filter(status="failed", clone_requested_at__isnull=False,
+                                                 voice_id="", late_voice_checked_at__isnull=True)  # fmt: skip
+                return Clone.objects.exclude(status__in=Clone.FINISHED).exists() or unchecked.exists()
+
+            while pending():
                 if time.monotonic() - started > args.timeout:
                     break
                 if time.monotonic() - last_sweep > 10:
@@ -114,6 +124,9 @@ def main():
                 worker.wait()
         voices = sandbox.voices()
         calls = sandbox.calls()
+        with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key) as client:
+            sandbox.clear_faults()
+            unknown = reconcile(client).unknown
 
     by_name = collections.Counter(v["voice_name"] for v in voices)
     ours = {c.voice_name: c for c in Clone.objects.all()}
@@ -130,6 +143,7 @@ def main():
     print(f"lost: {unfinished} clones unfinished, {len(orphans)} provider voices no ready clone owns")
     mismatched = sum(1 for c in ready if not any(v["voice"] == c.voice_id for v in voices))
     print(f"ready clones whose voice the provider does not have: {mismatched}")
+    print(f"voices reconcile_voices would list as unknown: {len(unknown)}")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,19 @@ class CloneQuerySet(models.QuerySet):
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
         )
 
+    def may_have_late_voice(self, now=None):
+        """Failed clones whose clone call may have landed at the provider after we gave up on it."""
+        now = now or timezone.now()
+        settled = timedelta(seconds=settings.BIGMODEL_CONNECT_TIMEOUT + settings.BIGMODEL_READ_TIMEOUT + 30)
+        return self.filter(
+            status=Clone.Status.FAILED,
+            voice_id="",
+            clone_requested_at__isnull=False,
+            late_voice_checked_at__isnull=True,
+            finished_at__lt=now - settled,
+            deletion_requested_at__isnull=True,
+        )
+
     def deletion_stuck(self, now=None):
         now = now or timezone.now()
         return self.filter(
@@ -152,6 +165,8 @@ class Clone(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     # Set just before the clone call goes out: from then on the provider may hold our voice.
     clone_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a failed clone was last checked for a voice that a slow, timed-out clone call made later.
+    late_voice_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A worker holds a clone while it works on it, so a redelivered task cannot run it twice.
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when the owner deletes the clone: the row stays until the provider voice is gone too.
@@ -336,6 +351,12 @@ class Clone(models.Model):
             if voice.voice_name == self.voice_name:  # the name filter is fuzzy
                 return voice
         return None
+
+    def adopt_late_voice(self, client):
+        """A clone call whose answer we lost may have made the voice after all: take it, don't fail."""
+        if self.voice_id or not self.clone_requested_at:
+            return False
+        return self._adopt_existing_voice(client)
 
     def _adopt_existing_voice(self, client):
         voice = self._find_provider_voice(client)

@@ -24,8 +24,10 @@ def reconcile(client):
     on_provider = {voice.voice for voice in voices}
     ours = Clone.objects.exclude(voice_id="")
     known_ids = set(ours.values_list("voice_id", flat=True))
-    # A clone whose answer was lost has no voice id yet, but its unique name is ours.
-    known_names = set(Clone.objects.filter(voice_id="").values_list("voice_name", flat=True))
+    # A clone still at work whose answer was lost has no voice id yet, but its unique name is ours.
+    # A failed clone's name is not: a voice under it costs the account and must be listed.
+    working = Clone.objects.filter(voice_id="").exclude(status=Clone.Status.FAILED)
+    known_names = set(working.values_list("voice_name", flat=True))
     report = Report(unknown=[v for v in voices if v.voice not in known_ids and v.voice_name not in known_names])
     report.gone = list(
         ours.filter(gone_at__isnull=True, deletion_requested_at__isnull=True).exclude(voice_id__in=on_provider)

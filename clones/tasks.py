@@ -26,7 +26,13 @@ def process_clone(self, clone_id):
         return  # gone, finished, or another worker holds it
     try:
         with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
-            clone.process(client)
+            try:
+                clone.process(client)
+            except bigmodel.PermanentError:
+                # An earlier, timed-out clone call may have made the voice: never fail with one paid for.
+                if not clone.adopt_late_voice(client):
+                    raise
+                clone.process(client)
         return
     except bigmodel.TransientError as exc:
         error = exc
@@ -90,10 +96,12 @@ def synthesize_utterance(self, utterance_id):
 @shared_task
 def sweep_stuck_work():
     """Run by Celery beat: nothing stays half-done because a worker died or a message was lost."""
-    counts = {"requeued": 0, "failed": 0, "deletions": 0, "utterances": 0}
+    counts = {"requeued": 0, "failed": 0, "late voices": 0, "deletions": 0, "utterances": 0}
     for clone in Clone.objects.stuck():
         with transaction.atomic():
             counts[clone.sweep()] += 1
+    for clone in Clone.objects.may_have_late_voice():
+        counts["late voices"] += check_late_voice(clone)
     for clone in Clone.objects.deletion_stuck():
         transaction.on_commit(lambda pk=clone.pk: delete_clone.delay(pk))
         counts["deletions"] += 1
@@ -104,5 +112,21 @@ def sweep_stuck_work():
             utterance.enqueue()
         counts["utterances"] += 1
     if any(counts.values()):
-        logger.warning("sweep %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+        logger.warning("sweep %s", " ".join(f"{k.replace(' ', '_')}={v}" for k, v in counts.items()))
     return counts
+
+
+def check_late_voice(clone):
+    """Once, when a failed clone's slow calls must have settled: a voice that turned up after all is
+    adopted and the clone finished, rather than left to cost the account with nobody owning it."""
+    clone.late_voice_checked_at = timezone.now()
+    clone.save(update_fields=["late_voice_checked_at", "updated_at"])
+    try:
+        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
+            if not clone.adopt_late_voice(client):
+                return 0
+    except bigmodel.BigModelError:
+        logger.warning("clone=%s late voice check failed; reconcile_voices will list it", clone.pk)
+        return 0
+    clone.retry()  # the pipeline skips to the preview
+    return 1
