@@ -139,8 +139,11 @@ def main():
     print(f"failed: {sum(failed.values())} {dict(failed)}")
     print(f"duplicates (a voice name held twice at the provider): {sum(1 for n in by_name.values() if n > 1)}")
     unfinished = Clone.objects.exclude(status__in=Clone.FINISHED).count()
-    orphans = [v for v in voices if v["voice_name"] not in ours or ours[v["voice_name"]].status != "ready"]
-    print(f"lost: {unfinished} clones unfinished, {len(orphans)} provider voices no ready clone owns")
+    owned_ids = {c.voice_id for c in ours.values() if c.voice_id}
+    orphans = [v for v in voices if v["voice"] not in owned_ids]
+    kept = [v for v in voices if v["voice"] in owned_ids and ours[v["voice_name"]].status != "ready"]
+    print(f"lost: {unfinished} clones unfinished, {len(orphans)} provider voices no clone owns")
+    print(f"voices of clones that failed after cloning (kept for a retry, deleted with the clone): {len(kept)}")
     mismatched = sum(1 for c in ready if not any(v["voice"] == c.voice_id for v in voices))
     print(f"ready clones whose voice the provider does not have: {mismatched}")
     print(f"voices reconcile_voices would list as unknown: {len(unknown)}")
