@@ -19,7 +19,7 @@ BIGMODEL_API_KEY = os.environ.get("VOICECLONE_TEST_API_KEY", "sandbox")
 BIGMODEL_BASE_URL = os.environ.get("VOICECLONE_TEST_BIGMODEL_URL", "http://127.0.0.1:9/unset")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": STORAGES["default"],  # noqa: F405  (the S3 tests switch it, and their worker, to a bucket)
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CLONE_RETRY_BASE_DELAY = 0.05
