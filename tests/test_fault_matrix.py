@@ -1,7 +1,9 @@
 """Every provider fault on every pipeline call: the clone ends right, calls are counted, no voice is paid twice.
 
-A dedicated worker with a 1 s read timeout runs the pipeline; the sandbox injects one fault per case.
+A dedicated worker with a short read timeout runs the pipeline; the sandbox injects one fault per case.
 """
+
+import time
 
 import pytest
 
@@ -15,6 +17,11 @@ ACCOUNT = "The site's voice service account cannot be used right now (for exampl
 REJECTED = "The voice service rejected this sample or text."
 CONTENT = "The voice service refused this content under its content policy."
 
+# Short, so timeouts are quick; long enough that an ordinary call on a busy machine never hits it.
+READ_TIMEOUT = 3
+# The sandbox sleeps this long, then does the work: the answer comes after the worker gave up.
+LATE = READ_TIMEOUT + 2
+
 # name -> (fault rule, retryable, failure message when it is not)
 FAULTS = {
     "429-1302": ({"action": "error", "status": 429, "code": "1302"}, True, None),
@@ -22,7 +29,7 @@ FAULTS = {
     "429-1113": ({"action": "error", "status": 429, "code": "1113"}, False, ACCOUNT),
     "500": ({"action": "error", "status": 500}, True, None),
     "503": ({"action": "error", "status": 503}, True, None),
-    "timeout": ({"action": "delay", "latency": 2}, True, None),
+    "timeout": ({"action": "delay", "latency": LATE}, True, None),
     "dropped": ({"action": "drop"}, True, None),
     "malformed": ({"action": "malformed"}, True, None),
     "400-1214": ({"action": "error", "status": 400, "code": "1214"}, False, REJECTED),
@@ -35,7 +42,7 @@ STEPS = ["files.upload", "voice.clone", "files.content"]
 @pytest.fixture(scope="module")
 def fault_worker(celery_worker):
     with celery_worker.paused():
-        worker = start_worker({"BIGMODEL_READ_TIMEOUT": "1"})
+        worker = start_worker({"BIGMODEL_READ_TIMEOUT": str(READ_TIMEOUT)})
         yield worker
         stop_worker(worker)
 
@@ -46,8 +53,12 @@ def test_fault(fault_worker, sandbox, make_clone, route, fault):
     rule, retryable, message = FAULTS[fault]
     sandbox.set_faults([{"route": route, "times": 1, **rule}])
     clone = make_clone(status=Clone.Status.QUEUED)
+    started = time.monotonic()
     clone.enqueue()  # autocommit here: published at once
     clone = wait_until(lambda: Clone.objects.filter(pk=clone.pk, status__in=Clone.FINISHED).first(), timeout=60)
+    if rule["action"] == "delay":
+        # Let the abandoned call finish its work at the sandbox: it must not leave a second voice.
+        time.sleep(max(0.0, started + rule["latency"] + 1 - time.monotonic()))
     calls = {step: len(sandbox.calls(step)) for step in [*STEPS, "voice.list", "download"]}
     voices = sandbox.voices()
 

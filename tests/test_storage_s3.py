@@ -47,8 +47,8 @@ def s3_endpoint(tmp_path_factory):
 
     def answers():
         try:
-            return requests.get(endpoint + "/moto-api/", timeout=1).ok
-        except requests.ConnectionError:
+            return requests.get(endpoint + "/moto-api/", timeout=2).ok
+        except requests.RequestException:
             return process.poll() is not None  # stop waiting if it died; the assert below says so
 
     wait_until(answers, timeout=30)
