@@ -123,3 +123,38 @@ def test_password_reset_mail_in_the_language_of_the_request(client, user):
 def test_missing_page_in_chinese(client):
     missing = client.get("/clones/00000000-0000-0000-0000-000000000000/", headers=CHINESE)
     assert missing.status_code == 404 and "页面不存在" in missing.text
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_clone_page_in_a_chinese_browser_and_switching_to_english(browser, live_server, client, user, make_clone):
+    clone = make_clone(name="晨读的声音", voice_id="3af4deae-494f-5af1-82a9-0643d4dba0ad")
+    client.force_login(user)
+    context = browser.new_context(locale="zh-CN")  # Chromium sends Accept-Language: zh-CN
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}{clone.get_absolute_url()}")
+        assert page.locator("html").get_attribute("lang") == "zh-hans"
+        assert page.get_by_role("heading", name="晨读的声音").is_visible()
+        assert page.locator("#status-label").inner_text() == "已就绪"
+        for heading in ["试听", "用这个音色生成语音", "设置"]:
+            assert page.get_by_role("heading", name=heading).is_visible(), heading
+        assert page.get_by_role("link", name="我的复刻").is_visible()
+        assert page.get_by_role("button", name="生成语音").is_visible()
+
+        page.get_by_role("button", name="English").click()
+        page.wait_for_url(f"**{clone.get_absolute_url()}")
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.locator("#status-label").inner_text() == "Ready"
+        assert page.get_by_role("heading", name="Speak with this voice").is_visible()
+
+        # The choice sticks while navigating, though the browser still asks for Chinese.
+        page.get_by_role("link", name="Gallery").click()
+        page.wait_for_url(f"{live_server.url}/")
+        assert page.get_by_role("heading", name="Voice gallery").is_visible()
+        page.goto(f"{live_server.url}{reverse('clones:mine')}")
+        assert page.get_by_role("heading", name="My clones").is_visible()
+        assert page.locator("html").get_attribute("lang") == "en"
+    finally:
+        context.close()
