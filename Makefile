@@ -15,7 +15,8 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python requirements.txt $(wildcard locale/*/LC_MESSAGES/django.po)
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pybabel compile --use-fuzzy -d locale -D django
+	# Fuzzy (unchecked) translations are left out: such a string shows in English until someone translates it.
+	$(BIN)/pybabel compile -d locale -D django
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
