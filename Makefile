@@ -13,9 +13,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The catalogs are compiled here; fuzzy (unchecked) translations are left out, so such a string shows
+# in English until someone translates it.
 $(VENV)/.installed: $(BIN)/python requirements.txt $(wildcard locale/*/LC_MESSAGES/django.po)
 	$(BIN)/pip install --quiet -r requirements.txt
-	# Fuzzy (unchecked) translations are left out: such a string shows in English until someone translates it.
 	$(BIN)/pybabel compile -d locale -D django
 	touch $@
 
