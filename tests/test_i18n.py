@@ -80,7 +80,7 @@ def test_clone_page_status_and_dates_in_chinese(client, user, make_clone):
     page = client.get(clone.get_absolute_url(), headers=CHINESE).text
     for text in ["状态", "已就绪", "试听", "样本", "文字稿", "用这个音色生成语音", "分享链接", "删除这个音色"]:
         assert text in page, text
-    assert "WAV, 4.0 秒" in page and "4.2 秒" in page
+    assert "WAV，4.0 秒" in page and "4.2 秒" in page
     assert "2026年3月7日 14:05" in page
     assert "Status" not in page and "Preview" not in page
 
