@@ -15,7 +15,9 @@ class QuotaExceeded(Exception):
 class Limits(models.Model):
     """Per-user overrides of the site-wide quotas, set by staff. Empty means the site default."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="limits")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="limits", verbose_name=_("user")
+    )
     clones_per_day = models.PositiveIntegerField(_("clones per day"), null=True, blank=True)
     speech_chars_per_day = models.PositiveIntegerField(_("speech characters per day"), null=True, blank=True)
 
@@ -34,12 +36,16 @@ class Usage(models.Model):
         CLONE = "clone", _("Clone")
         SPEECH_CHARS = "speech_chars", _("Speech characters")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage")
-    kind = models.CharField(max_length=20, choices=Kind)
-    amount = models.PositiveIntegerField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage", verbose_name=_("user")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    amount = models.PositiveIntegerField(_("amount"))
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("usage")
+        verbose_name_plural = _("usage")
         indexes = [models.Index(fields=["user", "kind", "created_at"])]
 
     def __str__(self):

@@ -10,8 +10,10 @@ from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clones import bigmodel
@@ -124,7 +126,7 @@ class Clone(models.Model):
 
     FINISHED = (Status.READY, Status.FAILED)
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clones", verbose_name=_("owner")
     )
@@ -132,12 +134,19 @@ class Clone(models.Model):
     visibility = models.CharField(
         _("visibility"), max_length=10, choices=Visibility, default=Visibility.PRIVATE, db_index=True
     )
-    share_token = models.CharField(max_length=64, unique=True, default=new_share_token, editable=False)
+    share_token = models.CharField(
+        _("share token"), max_length=64, unique=True, default=new_share_token, editable=False
+    )
     language = models.CharField(_("language"), max_length=8, choices=Language, default=Language.ENGLISH)
     tags = models.ManyToManyField(Tag, blank=True, related_name="clones", verbose_name=_("tags"))
     # Who confirmed having the right to clone this voice, and when.
     consent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("consent given by"),
     )
     consent_at = models.DateTimeField(_("consent given"), null=True, editable=False)
     voice_name = models.CharField(
@@ -147,7 +156,7 @@ class Clone(models.Model):
 
     # Blank only for voices imported from the provider, which come without our copy of the sample.
     sample = models.FileField(_("voice sample"), upload_to=sample_upload_to, max_length=200, blank=True)
-    sample_format = models.CharField(max_length=8, blank=True, editable=False)
+    sample_format = models.CharField(_("sample format"), max_length=8, blank=True, editable=False)
     sample_duration = models.FloatField(_("sample duration (s)"), null=True, editable=False)
     transcript = models.TextField(_("transcript of the sample"), blank=True)
     preview_text = models.TextField(_("preview text"))
@@ -158,17 +167,17 @@ class Clone(models.Model):
     preview_audio = models.FileField(_("preview audio"), upload_to=preview_upload_to, blank=True)
 
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.QUEUED)
-    error_kind = models.CharField(max_length=20, choices=ErrorKind, blank=True)
+    error_kind = models.CharField(_("kind of error"), max_length=20, choices=ErrorKind, blank=True)
     error_code = models.CharField(_("provider error code"), max_length=32, blank=True)
     error_message = models.TextField(_("provider error message"), blank=True)
     request_id = models.CharField(_("last request id"), max_length=64, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     # Set just before the clone call goes out: from then on the provider may hold our voice.
-    clone_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    clone_requested_at = models.DateTimeField(_("clone requested"), null=True, blank=True, editable=False)
     # When a failed clone was last checked for a voice that a slow, timed-out clone call made later.
-    late_voice_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    late_voice_checked_at = models.DateTimeField(_("checked for a late voice"), null=True, blank=True, editable=False)
     # A worker holds a clone while it works on it, so a redelivered task cannot run it twice.
-    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True, editable=False)
     # Set when the owner deletes the clone: the row stays until the provider voice is gone too.
     deletion_requested_at = models.DateTimeField(_("deletion requested"), null=True, blank=True, editable=False)
     # Set by reconciliation when the provider no longer has the voice.
@@ -489,7 +498,7 @@ class Utterance(models.Model):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="utterances", verbose_name=_("owner")
     )
@@ -535,6 +544,13 @@ class Utterance(models.Model):
     @property
     def is_finished(self):
         return self.status in (self.Status.READY, self.Status.FAILED)
+
+    @property
+    def duration_label(self):
+        """The length in the active language, as the page shows it ("4.2 s", "4.2 秒")."""
+        if not self.duration:
+            return ""
+        return gettext("%(seconds)s s") % {"seconds": floatformat(self.duration, 1)}
 
     def get_audio_url(self):
         return reverse("clones:utterance_audio", args=[self.uuid])
@@ -597,8 +613,12 @@ class Utterance(models.Model):
 class ProviderSlot(models.Model):
     """One of PROVIDER_MAX_CONCURRENCY permits to call the provider (see clones.throttle)."""
 
-    number = models.PositiveSmallIntegerField(primary_key=True)
-    expires_at = models.DateTimeField()
+    number = models.PositiveSmallIntegerField(_("number"), primary_key=True)
+    expires_at = models.DateTimeField(_("expires"))
+
+    class Meta:
+        verbose_name = _("provider slot")
+        verbose_name_plural = _("provider slots")
 
     def __str__(self):
         return f"slot {self.number}"

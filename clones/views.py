@@ -228,6 +228,7 @@ def utterance_status(request, uuid):
             "finished": utterance.is_finished,
             "audio_url": utterance.get_audio_url() if utterance.audio else None,
             "duration": utterance.duration,
+            "duration_label": utterance.duration_label,
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -1,4 +1,5 @@
 // Fills the transcript field with the provider's speech recognition of the chosen sample.
+// Its messages come translated from the page (data attributes) or from the server's answer.
 (function () {
   "use strict";
   var button = document.getElementById("transcribe");
@@ -19,7 +20,7 @@
         if (answer.text) { form.querySelector("[name=transcript]").value = answer.text; status.textContent = ""; }
         else status.textContent = answer.error;
       })
-      .catch(function () { status.textContent = "…"; })
+      .catch(function () { status.textContent = button.dataset.failed; })
       .finally(function () { button.disabled = false; });
   });
 })();

@@ -11,7 +11,8 @@
           var badge = item.querySelector(".utterance-status");
           badge.textContent = state.label;
           badge.className = "badge utterance-status status-" + state.status;
-          if (state.duration) item.querySelector(".utterance-duration").textContent = state.duration.toFixed(1) + " s";
+          // The server formats the duration in the page's language ("4.2 s", "4.2 秒").
+          if (state.duration_label) item.querySelector(".utterance-duration").textContent = state.duration_label;
           if (state.audio_url) {
             item.querySelector("audio").src = state.audio_url;
             item.querySelector(".download").href = state.audio_url + "?download=1";
