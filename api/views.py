@@ -10,12 +10,13 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Query, Swagger
+from ninja import NinjaAPI, Query, Status, Swagger
 
 from accounts.models import QuotaExceeded
 from api import schemas
 from api.auth import TokenAuth
 from api.errors import ApiError, form_invalid, install_handlers, not_found, quota_exceeded
+from api.parser import StrictJSONParser
 from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
 from clones.audio import PROVIDER_FORMATS
 from clones.forms import CloneForm, SpeechForm
@@ -40,6 +41,7 @@ api = VoicecloneAPI(
     "their `message` follows Accept-Language.",
     urls_namespace="api-1",
     auth=TokenAuth(),
+    parser=StrictJSONParser(),
     # The bundled Swagger UI (no CDN); its init script is a static file, so our strict CSP holds.
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
 )
@@ -135,7 +137,7 @@ def create_clone(request, response: HttpResponse):
     except QuotaExceeded as exc:
         raise quota_exceeded(exc) from exc
     response["Location"] = _absolute(request, "get_clone", clone.uuid)
-    return 201, _clone_out(request, clone)
+    return Status(201, _clone_out(request, clone))
 
 
 @api.get("/clones", response={200: schemas.ClonePage, **_errors(400, 401)}, summary="List your clones", tags=["clones"])
@@ -163,7 +165,7 @@ def delete_clone(request, uuid: UUID):
     clone = _clone(request, uuid)
     clone.request_deletion()
     message = _("“%(name)s” is being deleted, at the provider too.") % {"name": clone.name}
-    return 202, {"uuid": clone.uuid, "message": message}
+    return Status(202, {"uuid": clone.uuid, "message": message})
 
 
 @api.get(
@@ -207,7 +209,7 @@ def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse
     except QuotaExceeded as exc:
         raise quota_exceeded(exc) from exc
     response["Location"] = _absolute(request, "get_utterance", utterance.uuid)
-    return 201, _utterance_out(request, utterance)
+    return Status(201, _utterance_out(request, utterance))
 
 
 # -- utterances --------------------------------------------------------------------------
