@@ -64,7 +64,8 @@ def _invalid_parameters(request, exc):
         location = [part for part in error.get("loc", ()) if isinstance(part, str)]
         if location and location[0] == "path":
             return not_found().response()  # /clones/not-a-uuid is a clone that does not exist
-        name = location[-1] if len(location) > 1 else "body"
+        # ("query", "page") -> "page", ("body", "payload", "speed") -> "speed", ("body", "payload") -> "body"
+        name = location[-1] if len(location) > 2 or location[:1] != ["body"] else "body"
         fields.setdefault(name, []).append(error.get("msg", ""))
     return error_response(400, "validation_error", _("The request is not valid: see “fields”."), fields=fields)
 
