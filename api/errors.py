@@ -98,7 +98,6 @@ def install_handlers(api):
 
 
 def page_not_found(request, *args, **kwargs):
-    """Any other URL under /api/."""
     return error_response(404, "not_found", _("There is no such API endpoint. See /api/v1/docs."))
 
 

@@ -322,6 +322,7 @@ def test_clones_are_paginated_newest_first(api, make_clone):
 def test_unknown_urls_methods_and_ids_are_json(api):
     for response, status, code in [
         (api.get("/api/v1/nothing-here"), 404, "not_found"),
+        (api.get("/api/v1/"), 404, "not_found"),
         (api.post("/api/v2/clones"), 404, "not_found"),
         (api.get(f"{CLONES}/not-a-uuid"), 404, "not_found"),
         (api.put(CLONES), 405, "method_not_allowed"),
