@@ -4,9 +4,9 @@ Validation is the web forms' (CloneForm, SpeechForm); quotas and queuing are clo
 the same code the web pages use. Views here only translate between HTTP+JSON and those.
 """
 
+import math
 from uuid import UUID
 
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -57,14 +57,12 @@ def _absolute(request, name, *args):
 
 
 def _page(request, queryset, page, serialize, name):
-    paginator = Paginator(queryset, PAGE_SIZE)
-    start = (page - 1) * PAGE_SIZE
-    url = _absolute(request, name)
+    count, start, url = queryset.count(), (page - 1) * PAGE_SIZE, _absolute(request, name)
     return {
-        "count": paginator.count,
+        "count": count,
         "page": page,
-        "pages": paginator.num_pages if paginator.count else 0,
-        "next": f"{url}?page={page + 1}" if start + PAGE_SIZE < paginator.count else None,
+        "pages": math.ceil(count / PAGE_SIZE),
+        "next": f"{url}?page={page + 1}" if start + PAGE_SIZE < count else None,
         "previous": f"{url}?page={page - 1}" if page > 1 else None,
         "results": [serialize(request, item) for item in queryset[start : start + PAGE_SIZE]],
     }
