@@ -40,7 +40,7 @@ def bearer(api_token, make_clone, user):
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_every_response_fits_the_schema(case, bearer):
     case.call_and_validate(headers=bearer, checks=CHECKS)
 
