@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from accounts.models import Limits, Usage
+from accounts.models import ApiToken, Limits, Usage
 
 
 class LimitsInline(admin.StackedInline):
@@ -24,3 +26,26 @@ class UsageAdmin(admin.ModelAdmin):
     list_filter = ["kind", "created_at"]
     search_fields = ["user__username"]
     readonly_fields = ["user", "kind", "amount", "created_at"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["user__username", "name", "prefix"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # a token's secret is shown once, to its owner, on their account page
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        tokens = list(queryset.active())
+        for token in tokens:
+            token.revoke()
+        self.message_user(
+            request,
+            ngettext("%(count)d token was revoked.", "%(count)d tokens were revoked.", len(tokens))
+            % {"count": len(tokens)},
+        )

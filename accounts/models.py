@@ -1,3 +1,6 @@
+import hashlib
+import math
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,7 +12,15 @@ from django.utils.translation import gettext_lazy as _
 
 
 class QuotaExceeded(Exception):
-    """The message says what ran out and when it comes back; it is shown to the user."""
+    """The message says what ran out and when it comes back; it is shown to the user.
+
+    `code` tells a rate limit ("rate_limited") from a used-up daily quota ("quota_exceeded");
+    `retry_after` is the number of seconds until the same request would pass, if it ever will.
+    """
+
+    def __init__(self, message, *, code="quota_exceeded", retry_after=None):
+        super().__init__(message)
+        self.code, self.retry_after = code, retry_after
 
 
 class Limits(models.Model):
@@ -69,10 +80,20 @@ def charge(user, kind, amount):
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     now = timezone.now()
     spent = Usage.objects.filter(user=user, kind=kind)
-    recent = spent.filter(created_at__gte=now - timedelta(minutes=1)).count()
-    if recent >= settings.RATE_LIMIT_PER_MINUTE:
-        raise QuotaExceeded(_("Too many requests at once: please wait a minute and try again."))
-    used = spent.filter(created_at__gte=now - timedelta(days=1)).aggregate(total=Sum("amount"))["total"] or 0
+    recent = spent.filter(created_at__gte=now - timedelta(minutes=1)).order_by("created_at")
+    count, allowed = recent.count(), settings.RATE_LIMIT_PER_MINUTE
+    if count >= allowed:
+        # The request fits again once enough of the last minute's submissions have aged out.
+        retry_after = (
+            _seconds_until(recent[count - allowed].created_at + timedelta(minutes=1), now) if allowed else None
+        )
+        raise QuotaExceeded(
+            _("Too many requests at once: please wait a minute and try again."),
+            code="rate_limited",
+            retry_after=retry_after,
+        )
+    today = spent.filter(created_at__gte=now - timedelta(days=1))
+    used = today.aggregate(total=Sum("amount"))["total"] or 0
     limit = _daily_limit(user, kind)
     if used + amount > limit:
         if kind == Usage.Kind.CLONE:
@@ -82,5 +103,96 @@ def charge(user, kind, amount):
                 "This would pass your limit of %(limit)d characters of speech in 24 hours "
                 "(%(used)d used). Please try a shorter text or again later."
             )
-        raise QuotaExceeded(message % {"limit": limit, "used": used})
+        raise QuotaExceeded(
+            message % {"limit": limit, "used": used}, retry_after=_quota_frees_at(today, used, amount, limit, now)
+        )
     Usage.objects.create(user=user, kind=kind, amount=amount, created_at=now)
+
+
+def _seconds_until(moment, now):
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _quota_frees_at(today, used, amount, limit, now):
+    """Seconds until enough of the last 24 hours' usage has aged out for `amount` to fit; None if it never will."""
+    if amount > limit:
+        return None
+    for usage in today.order_by("created_at"):
+        used -= usage.amount
+        if used + amount <= limit:
+            return _seconds_until(usage.created_at + timedelta(days=1), now)
+    return None
+
+
+def _token_digest(secret):
+    # Tokens are 256 random bits, so a plain hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A personal token for the JSON API. Only a hash of the secret is kept; the owner sees it once."""
+
+    PREFIX = "vc_"
+    VISIBLE_CHARS = 8  # after the prefix: enough to tell one's tokens apart, far too few to guess the rest
+    MAX_ACTIVE_PER_USER = 20
+    # last_used_at is written at most this often, so busy clients don't write on every request.
+    TOUCH_INTERVAL = timedelta(minutes=1)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, user, name):
+        """A new token for `user`: the row, and the secret, which is not stored anywhere."""
+        secret = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, prefix=secret[: len(cls.PREFIX) + cls.VISIBLE_CHARS], digest=_token_digest(secret)
+        )
+        return token, secret
+
+    @classmethod
+    def user_for(cls, secret):
+        """The active user this secret belongs to, or None for an unknown or revoked token."""
+        token = (
+            cls.objects.active()
+            .select_related("user")
+            .filter(digest=_token_digest(secret), user__is_active=True)
+            .first()
+        )
+        if token is None:
+            return None
+        now = timezone.now()
+        if token.last_used_at is None or token.last_used_at < now - cls.TOUCH_INTERVAL:
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+    def revoke(self):
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

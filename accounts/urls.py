@@ -4,5 +4,7 @@ from accounts import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
+    path("api-tokens/", views.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:pk>/revoke/", views.revoke_api_token, name="revoke_api_token"),
     path("", include("django.contrib.auth.urls")),
 ]

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 
 # Multipart framing and the other form fields come on top of the file itself.
 FORM_OVERHEAD = 256 * 1024
@@ -13,8 +15,9 @@ class SizeLimitUploadHandler(FileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if content_length > settings.SAMPLE_MAX_BYTES + FORM_OVERHEAD:
             self.request.upload_too_large = True
-            # Far too large to be worth reading just to throw away: answer at once.
-            raise StopUpload(connection_reset=content_length > 4 * settings.SAMPLE_MAX_BYTES)
+            # Far too large to be worth reading just to throw away: parse nothing and answer at once.
+            # (Django does not catch StopUpload raised here: returning the empty result is the way.)
+            return QueryDict(encoding=encoding), MultiValueDict()
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)

@@ -1,18 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import QuotaExceeded, Usage, charge
+from accounts.models import QuotaExceeded
 from clones import bigmodel
 from clones.audio import PROVIDER_FORMATS, AudioError, inspect_audio
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
 from clones.http import audio_response
 from clones.models import Clone, Utterance
+from clones.submissions import submit_clone, submit_speech
 
 GALLERY_PAGE_SIZE = 24
 
@@ -49,16 +49,10 @@ def create(request):
     form = CloneForm(data, files, owner=request.user, upload_too_large=too_large)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                charge(request.user, Usage.Kind.CLONE, 1)  # before anything is stored
-                clone = form.save()
-                clone.enqueue()
+            clone = submit_clone(form)
         except QuotaExceeded as exc:
             form.add_error(None, str(exc))
             return render(request, "clones/create.html", {"form": form}, status=429)
-        except Exception:
-            form.instance.sample.delete(save=False)  # the row did not make it: neither may its file
-            raise
         return redirect(clone)
     return render(request, "clones/create.html", {"form": form})
 
@@ -176,10 +170,7 @@ def delete(request, uuid):
 def _enqueue_speech(request, form):
     """Queue the speech, or put the quota's refusal on the form and return None."""
     try:
-        with transaction.atomic():
-            charge(request.user, Usage.Kind.SPEECH_CHARS, len(form.cleaned_data["text"]))
-            utterance = form.save()
-            utterance.enqueue()
+        utterance = submit_speech(form)
     except QuotaExceeded as exc:
         form.add_error(None, str(exc))
         return None

@@ -46,6 +46,14 @@ def staff_user(django_user_model):
 
 
 @pytest.fixture
+def api_token(user):
+    """A fresh API token of `user`: the secret, as the account page shows it once."""
+    from accounts.models import ApiToken
+
+    return ApiToken.issue(user, "tests")[1]
+
+
+@pytest.fixture
 def make_clone(user):
     """A clone as the pipeline leaves it, with a stored preview unless told otherwise."""
     from django.core.files.base import ContentFile

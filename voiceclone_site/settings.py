@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "clones",
     "accounts",
     "axes",
+    # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
+    "ninja",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,279 @@
+"""The JSON API, version 1: clones and utterances of the token's owner.
+
+Validation is the web forms' (CloneForm, SpeechForm); quotas and queuing are clones.submissions,
+the same code the web pages use. Views here only translate between HTTP+JSON and those.
+"""
+
+import math
+from uuid import UUID
+
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Query, Status, Swagger
+
+from accounts.models import QuotaExceeded
+from api import schemas
+from api.auth import TokenAuth
+from api.errors import ApiError, form_invalid, install_handlers, not_found, quota_exceeded
+from api.parser import StrictJSONParser
+from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
+from clones.audio import PROVIDER_FORMATS
+from clones.forms import CloneForm, SpeechForm
+from clones.http import audio_response
+from clones.models import Clone, Utterance
+from clones.submissions import submit_clone, submit_speech
+
+PAGE_SIZE = 20
+MAX_PAGE = 100_000
+
+
+class VoicecloneAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation):
+        return operation.view_func.__name__  # "create_clone", not "api_views_create_clone"
+
+
+api = VoicecloneAPI(
+    title="Voiceclone API",
+    version="1",
+    description="Clone voices and make them speak from your own programs. Create a token on your account page "
+    "(*API tokens*) and send it as `Authorization: Bearer <token>`. Errors are JSON with a stable `code`; "
+    "their `message` follows Accept-Language.",
+    urls_namespace="api-1",
+    auth=TokenAuth(),
+    parser=StrictJSONParser(),
+    # The bundled Swagger UI (no CDN); its init script is a static file, so our strict CSP holds.
+    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
+)
+install_handlers(api)
+
+
+def _errors(*statuses):
+    return dict.fromkeys(statuses, schemas.Error)
+
+
+def _absolute(request, name, *args):
+    return request.build_absolute_uri(reverse(f"api-1:{name}", args=args))
+
+
+def _page(request, queryset, page, serialize, name):
+    count, start, url = queryset.count(), (page - 1) * PAGE_SIZE, _absolute(request, name)
+    return {
+        "count": count,
+        "page": page,
+        "pages": math.ceil(count / PAGE_SIZE),
+        "next": f"{url}?page={page + 1}" if start + PAGE_SIZE < count else None,
+        "previous": f"{url}?page={page - 1}" if page > 1 else None,
+        "results": [serialize(request, item) for item in queryset[start : start + PAGE_SIZE]],
+    }
+
+
+# -- clones ------------------------------------------------------------------------------
+
+
+def _clone_out(request, clone):
+    return {
+        "uuid": clone.uuid,
+        "name": clone.name,
+        "status": clone.status,
+        "status_label": str(clone.get_status_display()),
+        "finished": clone.is_finished,
+        "failure_reason": str(clone.failure_reason) or None,
+        "visibility": clone.visibility,
+        "language": clone.language,
+        "tags": [tag.name for tag in clone.tags.all()],
+        "transcript": clone.transcript,
+        "preview_text": clone.preview_text,
+        "sample_duration": clone.sample_duration,
+        "voice_name": clone.voice_name,
+        "voice_id": clone.voice_id or None,
+        "preview_file_id": clone.preview_file_id or None,
+        "created_at": clone.created_at,
+        "finished_at": clone.finished_at,
+        "links": {
+            "url": _absolute(request, "get_clone", clone.uuid),
+            "preview": _absolute(request, "clone_preview", clone.uuid) if clone.preview_audio else None,
+            "speak": _absolute(request, "speak", clone.uuid),
+            "page": request.build_absolute_uri(clone.get_absolute_url()),
+            "share": None
+            if clone.visibility == Clone.Visibility.PRIVATE
+            else request.build_absolute_uri(clone.get_share_url()),
+        },
+    }
+
+
+def _clone(request, uuid, allowed=Clone.can_manage):
+    """The clone, if the token's user may do this with it; a 404 otherwise, as for a missing one."""
+    clone = Clone.objects.filter(uuid=uuid, deletion_requested_at=None).prefetch_related("tags").first()
+    if clone is None or not allowed(clone, request.auth):
+        raise not_found()
+    return clone
+
+
+@api.post(
+    "/clones",
+    response={201: schemas.CloneOut, **_errors(400, 401, 413, 429)},
+    openapi_extra=CLONE_FORM_BODY,
+    summary="Create a clone",
+    tags=["clones"],
+)
+def create_clone(request, response: HttpResponse):
+    """Upload a sample (multipart) and start cloning. Poll the clone until `finished`."""
+    data = request.POST.copy()
+    # What a browser sends for the form's preselected choices, so API clients may leave them out.
+    data.setdefault("language", Clone.Language.ENGLISH)
+    data.setdefault("visibility", Clone.Visibility.PRIVATE)
+    too_large = getattr(request, "upload_too_large", False)
+    form = CloneForm(data, request.FILES, owner=request.auth, upload_too_large=too_large)
+    if not form.is_valid():
+        if too_large:
+            message = form.errors["sample"][0]
+            raise ApiError(413, "file_too_large", message, fields={"sample": [message]})
+        raise form_invalid(form)
+    try:
+        clone = submit_clone(form)
+    except QuotaExceeded as exc:
+        raise quota_exceeded(exc) from exc
+    response["Location"] = _absolute(request, "get_clone", clone.uuid)
+    return Status(201, _clone_out(request, clone))
+
+
+@api.get("/clones", response={200: schemas.ClonePage, **_errors(400, 401)}, summary="List your clones", tags=["clones"])
+def list_clones(request, page: int = Query(1, ge=1, le=MAX_PAGE)):
+    """Newest first, 20 a page."""
+    clones = Clone.objects.owned_by(request.auth).filter(deletion_requested_at=None).prefetch_related("tags")
+    return _page(request, clones, page, _clone_out, "list_clones")
+
+
+@api.get(
+    "/clones/{uuid}", response={200: schemas.CloneOut, **_errors(401, 404)}, summary="Get a clone", tags=["clones"]
+)
+def get_clone(request, uuid: UUID):
+    return _clone_out(request, _clone(request, uuid))
+
+
+@api.delete(
+    "/clones/{uuid}",
+    response={202: schemas.CloneDeleted, **_errors(401, 404)},
+    summary="Delete a clone",
+    tags=["clones"],
+)
+def delete_clone(request, uuid: UUID):
+    """The provider's voice is deleted first, by a background task; the clone is gone from the API at once."""
+    clone = _clone(request, uuid)
+    clone.request_deletion()
+    message = _("“%(name)s” is being deleted, at the provider too.") % {"name": clone.name}
+    return Status(202, {"uuid": clone.uuid, "message": message})
+
+
+@api.get(
+    "/clones/{uuid}/preview",
+    response={**_errors(401, 404)},
+    openapi_extra=AUDIO_RESPONSES,
+    summary="Download a clone's preview audio",
+    tags=["clones"],
+)
+def clone_preview(request, uuid: UUID):
+    """WAV or MP3, as the provider made it. Supports Range requests."""
+    clone = _clone(request, uuid)
+    if not clone.preview_audio:
+        raise not_found(_("This clone has no preview audio yet."))
+    extension = clone.preview_audio.name.rsplit(".", 1)[-1]
+    return audio_response(request, clone.preview_audio, PROVIDER_FORMATS.get(extension), public=False)
+
+
+@api.post(
+    "/clones/{uuid}/speak",
+    response={201: schemas.UtteranceOut, **_errors(400, 401, 404, 409, 429)},
+    summary="Make a clone speak",
+    tags=["utterances"],
+)
+def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse):
+    """Queue a text to be spoken in the clone's voice. Poll the utterance until `finished`, then get its audio."""
+    clone = _clone(request, uuid, lambda clone, user: clone.can_manage(user) or clone.can_speak(user))
+    if not clone.can_speak(request.auth):
+        if clone.gone_at:
+            raise ApiError(409, "clone_not_ready", _("The provider no longer has this voice."))
+        raise ApiError(
+            409,
+            "clone_not_ready",
+            _("This clone cannot speak yet: it is “%(status)s”.") % {"status": clone.get_status_display()},
+        )
+    form = SpeechForm(payload.dict(), owner=request.auth, clone=clone)
+    if not form.is_valid():
+        raise form_invalid(form)
+    try:
+        utterance = submit_speech(form)
+    except QuotaExceeded as exc:
+        raise quota_exceeded(exc) from exc
+    response["Location"] = _absolute(request, "get_utterance", utterance.uuid)
+    return Status(201, _utterance_out(request, utterance))
+
+
+# -- utterances --------------------------------------------------------------------------
+
+
+def _utterance_out(request, utterance):
+    return {
+        "uuid": utterance.uuid,
+        "status": utterance.status,
+        "status_label": str(utterance.get_status_display()),
+        "finished": utterance.is_finished,
+        "text": utterance.text,
+        "speed": utterance.speed,
+        "volume": utterance.volume,
+        "clone": utterance.clone.uuid if utterance.clone_id else None,
+        "system_voice": utterance.system_voice or None,
+        "voice_label": str(utterance.voice_label),
+        "duration": utterance.duration,
+        "created_at": utterance.created_at,
+        "finished_at": utterance.finished_at,
+        "links": {
+            "url": _absolute(request, "get_utterance", utterance.uuid),
+            "audio": _absolute(request, "utterance_audio", utterance.uuid) if utterance.audio else None,
+        },
+    }
+
+
+def _utterance(request, uuid):
+    utterance = Utterance.objects.select_related("clone").filter(uuid=uuid).first()
+    if utterance is None or not utterance.can_view(request.auth):
+        raise not_found()
+    return utterance
+
+
+@api.get(
+    "/utterances",
+    response={200: schemas.UtterancePage, **_errors(400, 401)},
+    summary="List your utterances",
+    tags=["utterances"],
+)
+def list_utterances(request, page: int = Query(1, ge=1, le=MAX_PAGE)):
+    """Newest first, 20 a page."""
+    utterances = Utterance.objects.filter(owner=request.auth).select_related("clone")
+    return _page(request, utterances, page, _utterance_out, "list_utterances")
+
+
+@api.get(
+    "/utterances/{uuid}",
+    response={200: schemas.UtteranceOut, **_errors(401, 404)},
+    summary="Get an utterance",
+    tags=["utterances"],
+)
+def get_utterance(request, uuid: UUID):
+    return _utterance_out(request, _utterance(request, uuid))
+
+
+@api.get(
+    "/utterances/{uuid}/audio",
+    response={**_errors(401, 404)},
+    openapi_extra=AUDIO_RESPONSES,
+    summary="Download an utterance's audio",
+    tags=["utterances"],
+)
+def utterance_audio(request, uuid: UUID):
+    """WAV. Supports Range requests."""
+    utterance = _utterance(request, uuid)
+    if not utterance.audio:
+        raise not_found(_("This utterance has no audio yet."))
+    return audio_response(request, utterance.audio, "audio/wav", public=False)

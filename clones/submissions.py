@@ -1,0 +1,33 @@
+"""Turning a valid form into paid work, shared by the web views and the JSON API.
+
+Each charges the owner's quota first, saves, and queues the task once the transaction commits;
+QuotaExceeded leaves nothing behind.
+"""
+
+from django.db import transaction
+
+from accounts.models import QuotaExceeded, Usage, charge
+
+
+def submit_clone(form):
+    """Save and queue the clone of a valid CloneForm, or raise QuotaExceeded."""
+    try:
+        with transaction.atomic():
+            charge(form.owner, Usage.Kind.CLONE, 1)  # before anything is stored
+            clone = form.save()
+            clone.enqueue()
+    except QuotaExceeded:
+        raise
+    except Exception:
+        form.instance.sample.delete(save=False)  # the row did not make it: neither may its file
+        raise
+    return clone
+
+
+def submit_speech(form):
+    """Save and queue the utterance of a valid SpeechForm, or raise QuotaExceeded."""
+    with transaction.atomic():
+        charge(form.owner, Usage.Kind.SPEECH_CHARS, len(form.cleaned_data["text"]))
+        utterance = form.save()
+        utterance.enqueue()
+    return utterance
