@@ -71,9 +71,8 @@
     fact(facts, text.msgPeak, format(text.msgPeakValue, {
       value: number(report.peak_dbfs, 1), percent: number(report.clipping_percent, 1),
     }));
-    fact(facts, text.msgNoise, format(text.msgNoiseValue, {
-      value: number(report.noise_floor_dbfs, 0), snr: number(report.snr_db, 0),
-    }));
+    fact(facts, text.msgNoise, format(text.msgDbfs, { value: number(report.noise_floor_dbfs, 1) }));
+    fact(facts, text.msgSnr, format(text.msgDb, { value: number(report.snr_db, 1) }));
     box.appendChild(facts);
 
     var list = element("ul", "advice");
@@ -87,8 +86,13 @@
     box.appendChild(list);
 
     if (report.trimmed) {
+      // Longer than the limit: let the user hear the window the server keeps, from the local file.
       var start = Number(report.kept_start), end = start + Number(report.kept_duration);
-      var note = element("p", "trim-note", format(text.msgTrimmed, { start: clock(start), end: clock(end) }) + " ");
+      var note = list.querySelector('[data-code="trimmed"]');
+      if (!note) {
+        note = element("li", "advice-info", format(text.msgTrimmed, { start: clock(start), end: clock(end) }));
+        list.appendChild(note);
+      }
       var hear = element("button", "link", text.msgPlayKept);
       hear.type = "button";
       hear.id = "play-kept";
@@ -97,8 +101,8 @@
         player.currentTime = start;
         player.play();
       });
+      note.appendChild(document.createTextNode(" "));
       note.appendChild(hear);
-      box.appendChild(note);
     }
     box.hidden = false;
   }
@@ -141,7 +145,7 @@
     var file = input.files[0];
     showError("");
     showPlayback(file);
-    if (file && form.dataset.analyzeUrl) analyze(file);
+    if (file) analyze(file);
     else { box.hidden = true; box.replaceChildren(); }
   });
 })();
