@@ -92,7 +92,7 @@ def test_record_a_sample_check_it_hear_it_and_clone_it(mic_page, live_server, sa
     report = page.locator("#sample-report")
     report.locator(".report-facts").wait_for()
     facts = dict(zip(report.locator("dt").all_inner_texts(), report.locator("dd").all_inner_texts(), strict=True))
-    assert 4.5 <= float(facts["Duration"].removesuffix(" s")) <= 7, facts
+    assert 4 <= float(facts["Duration"].removesuffix(" s")) <= 7, facts
     assert float(facts["Speech"].removesuffix(" s")) > 2, facts
     assert re.fullmatch(r"-\d+(\.\d)? LUFS", facts["Loudness"]), facts
     assert report.locator(".verdict").inner_text() in ("Good", "Fair", "Poor")
@@ -116,4 +116,4 @@ def test_record_a_sample_check_it_hear_it_and_clone_it(mic_page, live_server, sa
     assert wait_for_playable_audio(page) > 0.5
 
     clone = wait_until(lambda: Clone.objects.filter(name="Recorded voice", status=Clone.Status.READY).first())
-    assert 4.5 <= clone.sample_duration <= 7
+    assert 4 <= clone.sample_duration <= 7

@@ -40,6 +40,7 @@
     errors.textContent = message;
     errors.hidden = !message;
     field.classList.toggle("has-error", !!message);
+    if (message) preview.hidden = true;
   }
 
   function showPlayback(file) {
@@ -106,6 +107,18 @@
     }
     box.hidden = false;
   }
+
+  // MediaRecorder's WebM has no duration in its header, so the player shows no length and cannot seek:
+  // seeking far past the end makes the browser find the real duration, then we go back to the start.
+  player.addEventListener("loadedmetadata", function () {
+    if (player.duration !== Infinity) return;
+    player.addEventListener("durationchange", function rewind() {
+      if (player.duration === Infinity) return;
+      player.removeEventListener("durationchange", rewind);
+      player.currentTime = 0;
+    });
+    player.currentTime = 1e101;
+  });
 
   // "Hear the part we keep" plays from the start of the kept window and pauses at its end.
   player.addEventListener("timeupdate", function () {
