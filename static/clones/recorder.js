@@ -217,4 +217,11 @@
   });
 
   stopButton.addEventListener("click", function () { stop(false); });
+
+  // Submitting mid-recording would send the previous sample, or none: finish the recording first.
+  form.addEventListener("submit", function (event) {
+    if (!session) return;
+    event.preventDefault();
+    say(text.msgStillRecording, true);
+  });
 })();
