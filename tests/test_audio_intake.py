@@ -63,12 +63,13 @@ def bad_files():
     absurd = wav_with_data_size(good_wav, 0x7FFFFFF0)
     html = b"RIFF\x00\x10\x00\x00WAVE<!doctype html><html><body>" + b"<p>Hello</p>" * 100 + b"</body></html>"
     not_audio = "This file is not audio we can read, or it is damaged."
+    text = "This is a text file or web page, not an audio recording."
     return {
         "empty": (b"", "The file is empty."),
-        "text": (b"Dear diary, today I recorded nothing.\n" * 20, "This is a text file or web page, not an audio recording."),
+        "text": (b"Dear diary, today I recorded nothing.\n" * 20, text),
         "png-image": (png_bytes(), "This is an image, not an audio recording."),
         "random-bytes": (np.random.default_rng(7).bytes(40_000), not_audio),
-        "html-with-riff-header": (html, "This is a text file or web page, not an audio recording."),
+        "html-with-riff-header": (html, text),
         "riff-header-only": (b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40, not_audio),
         "truncated-wav": (
             good_wav[: len(good_wav) // 2],
