@@ -183,7 +183,7 @@ def _check_wav_header(header, size):
 def _truncated(declared, actual):
     return AudioError(
         _("The file is cut short: its header promises %(declared).1f s of audio, but only %(actual).1f s is there.")
-        % {"declared": declared, "actual": actual}
+        % {"declared": declared, "actual": math.floor(actual * 10) / 10}
     )
 
 
@@ -460,10 +460,11 @@ def prepare_sample(fileobj):
         decoded = _decode(fileobj, demuxer, format_name, keep_from=0, keep_samples=max_samples)
         if decoded.samples == 0:
             raise AudioError(_("This file contains no sound."))
-        if decoded.declared_seconds and format_name in ("flac", "m4a", "mp4", "aiff"):
-            # These formats state their exact length; much less sound than that means bytes are missing.
-            if decoded.duration < 0.95 * decoded.declared_seconds - 0.1:
-                raise _truncated(decoded.declared_seconds, decoded.duration)
+        # These formats state their length (MP3 in its Xing/Info header, else estimated from its bit rate,
+        # hence the wider margin); much less sound than that means bytes are missing.
+        margin = {"flac": 0.95, "m4a": 0.95, "mp4": 0.95, "aiff": 0.95, "mp3": 0.8}.get(format_name)
+        if margin and decoded.declared_seconds and decoded.duration < margin * decoded.declared_seconds - 0.1:
+            raise _truncated(decoded.declared_seconds, decoded.duration)
         kept_start, kept = 0, decoded.kept
         if decoded.samples > max_samples:
             start = _best_window(decoded.frame_db, max_samples // FRAME) * FRAME
@@ -479,7 +480,7 @@ def prepare_sample(fileobj):
     if decoded.duration < settings.SAMPLE_MIN_SECONDS:
         raise AudioError(
             _("The sample is %(seconds).1f s long; it needs at least %(minimum)d s of speech.")
-            % {"seconds": decoded.duration, "minimum": settings.SAMPLE_MIN_SECONDS}
+            % {"seconds": math.floor(decoded.duration * 10) / 10, "minimum": settings.SAMPLE_MIN_SECONDS}
         )
     peak = float(np.max(np.abs(kept)))
     if _dbfs(peak) < SILENT_PEAK_DBFS:

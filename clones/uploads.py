@@ -3,18 +3,16 @@
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
-# Multipart framing and the other form fields come on top of the file itself.
-FORM_OVERHEAD = 256 * 1024
-
 
 class SizeLimitUploadHandler(FileUploadHandler):
-    """Stops reading a file past SAMPLE_MAX_BYTES and marks the request, so the form can say why."""
+    """Stops reading a file past SAMPLE_MAX_BYTES and marks the request, so the form can say why.
+
+    StopUpload is only handled by Django while files stream in (raised from handle_raw_input it would be
+    a 500), so even a request whose Content-Length is already too large is stopped there.
+    """
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length > settings.SAMPLE_MAX_BYTES + FORM_OVERHEAD:
-            self.request.upload_too_large = True
-            # Far too large to be worth reading just to throw away: answer at once.
-            raise StopUpload(connection_reset=content_length > 4 * settings.SAMPLE_MAX_BYTES)
+        self.request_length = content_length or 0
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
@@ -24,7 +22,8 @@ class SizeLimitUploadHandler(FileUploadHandler):
         self.received += len(raw_data)
         if self.received > settings.SAMPLE_MAX_BYTES:
             self.request.upload_too_large = True
-            raise StopUpload(connection_reset=False)
+            # Far too large to be worth reading the rest just to throw it away: answer at once.
+            raise StopUpload(connection_reset=self.request_length > 4 * settings.SAMPLE_MAX_BYTES)
         return raw_data
 
     def file_complete(self, file_size):

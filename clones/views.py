@@ -263,9 +263,9 @@ def utterance_audio(request, uuid):
 
 def _prepare_upload(request):
     """The posted `sample` prepared for upload, or a 400 JsonResponse saying why not."""
+    sample = request.FILES.get("sample")  # parses the body, where the upload handler marks an oversized file
     if getattr(request, "upload_too_large", False):
         return JsonResponse({"error": str(upload_too_large_message())}, status=400)
-    sample = request.FILES.get("sample")
     if sample is None:
         return JsonResponse({"error": _("Choose a sample first.")}, status=400)
     try:
@@ -286,7 +286,6 @@ def analyze(request):
     )
 
 
-@login_required
 @require_GET
 def sample(request, uuid):
     """The sample as uploaded to the provider (normalized, maybe trimmed), for its owner and staff."""

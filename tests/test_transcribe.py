@@ -32,7 +32,9 @@ def test_any_accepted_format_is_sent_as_the_prepared_wav(client, user, sandbox):
 
 def test_bad_samples_are_refused_before_calling_the_provider(client, user, sandbox):
     client.force_login(user)
-    assert transcribe(client, b"not audio").json() == {"error": "This is a text file or web page, not an audio recording."}
+    assert transcribe(client, b"not audio").json() == {
+        "error": "This is a text file or web page, not an audio recording."
+    }
     assert transcribe(client, wav_bytes(2)).json() == {
         "error": "The sample is 2.0 s long; it needs at least 3 s of speech."
     }
