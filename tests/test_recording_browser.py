@@ -69,6 +69,13 @@ def test_record_a_sample_check_it_hear_it_and_clone_it(mic_page, live_server, sa
     page = mic_page
     log_in(page, live_server, user)
     page.goto(f"{live_server.url}/clones/new/")
+    # A file that is not audio is refused at once, under the field, in the server's words.
+    page.get_by_label("Voice sample").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just some notes"}]
+    )
+    errors = page.locator("#sample-errors")
+    errors.get_by_text("This is a text file or web page, not an audio recording.").wait_for()
+
     page.get_by_role("tab", name="Record").click()
     assert page.get_by_text("Can you believe how quiet the streets were?").is_visible()
 
@@ -87,6 +94,7 @@ def test_record_a_sample_check_it_hear_it_and_clone_it(mic_page, live_server, sa
         "(() => { const f = document.querySelector('[name=sample]').files[0]; return [f.name, f.type, f.size]; })()"
     )
     assert (name, kind) == ("recording.webm", "audio/webm") and size > 10_000
+    assert errors.is_hidden()
 
     # The quality report comes back before submitting, measured by the server on the recording itself.
     report = page.locator("#sample-report")
