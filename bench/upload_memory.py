@@ -14,6 +14,7 @@
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -123,8 +124,15 @@ def start_web(port):
 
 def post(http, url, data, **fields):
     try:
-        response = http.post(url, files={"sample": ("upload.bin", data)}, data=fields, timeout=120)
-        return f"{response.status_code} {response.text[:70]!r}" if response.status_code != 302 else "302 (created)"
+        response = http.post(
+            url, files={"sample": ("upload.bin", data)}, data=fields, timeout=120, allow_redirects=False
+        )
+        if response.status_code == 302:
+            return "302: clone created"
+        if "application/json" in response.headers.get("Content-Type", ""):
+            return f"{response.status_code}: {response.text[:60]}…"
+        errors = re.findall(r'class="errors"[^>]*>(.*?)</div>', response.text, re.S)
+        return f"{response.status_code}: " + " ".join(" ".join(re.sub(r"<[^>]+>", " ", e).split()) for e in errors)
     except requests.ConnectionError as exc:
         return f"connection closed ({type(exc).__name__})"
 
@@ -146,7 +154,7 @@ def memory(port):
         cold = sampler.rss()
         form = {"name": "Bench", "preview_text": "Hello.", "language": "en", "visibility": "private", "consent": "on"}
         post(http, f"{base}/clones/analyze/", small)  # warm-up: first imports and allocations
-        post(http, f"{base}/clones/new/", small, **form)
+        print("warm-up:", post(http, f"{base}/clones/new/", small, **form))
         cases = [
             ("10 MB WAV (52 s, 48 kHz stereo)", "/clones/analyze/", big_wav, {}),
             ("10 MB WAV (52 s, 48 kHz stereo)", "/clones/new/", big_wav, form),

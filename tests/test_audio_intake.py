@@ -51,6 +51,8 @@ def corpus():
         "webm-opus": (encode(s, r, container="webm", codec="libopus", sample_format="flt"), "webm", r, 1),
         "flac": (encode(s, r, container="flac", codec="flac", sample_format="s16"), "flac", r, 1),
         "mp4-video-and-audio": (encode(s, r, container="mp4", codec="aac", video=True), "mp4", r, 1),
+        "aac-adts": (encode(s44, r44, container="adts", codec="aac"), "aac", r44, 1),
+        "aiff": (encode(s, r, container="aiff", codec="pcm_s16be", sample_format="s16"), "aiff", r, 1),
     }  # fmt: skip
 
 
@@ -144,7 +146,7 @@ def analyze(client, user):
 @pytest.mark.parametrize(
     "name",
     ["wav-s16", "wav-s24", "wav-u8", "wav-float-stereo", "mp3-cbr-id3", "mp3-vbr-id3", "m4a-aac", "ogg-vorbis",
-     "webm-opus", "flac", "mp4-video-and-audio"],
+     "webm-opus", "flac", "mp4-video-and-audio", "aac-adts", "aiff"],
 )  # fmt: skip
 def test_each_accepted_format_becomes_a_normalized_wav(submit, corpus, name):
     data, fmt, rate, channels = corpus[name]
