@@ -184,6 +184,9 @@ def memory(port):
             f"| {label} | `{path}` | {idle / MB:.1f} MB | {peak / MB:.1f} MB | **{(peak - idle) / MB:.1f} MB** | "
             f"{seconds:.2f} s | {outcome} |"
         )
+    highest = max(peak for _, _, _, peak, _, _ in rows)
+    above = (highest - rows[0][2]) / MB
+    print(f"\nhighest RSS in the whole run: {highest / MB:.1f} MB, {above:.1f} MB above the idle RSS after warm-up")
     return max((peak - idle) / MB for _, _, idle, peak, _, _ in rows)
 
 

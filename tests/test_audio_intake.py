@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from clones.models import Clone
 from tests.audio_corpus import encode, png_bytes, speech_like, wav, wav_with_data_size
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +291,35 @@ def test_deleting_a_clone_removes_the_original_too(submit):
 
 def speech_wav(seconds):
     return wav(*speech_like(seconds))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.browser
+def test_the_clone_page_plays_the_sample_and_draws_both_waveforms(page, live_server, user, client):
+    """In Chromium, under the site's CSP: report, waveforms of sample and preview, a playable sample."""
+    from django.core.files.base import ContentFile
+
+    from tests.test_browser import log_in
+
+    client.force_login(user)
+    s, r = speech_like(40)
+    client.post(
+        reverse("clones:create"),
+        {"name": "Long voice", "preview_text": "Hi.", "language": "en", "visibility": "private", "consent": "on",
+         "sample": SimpleUploadedFile("long.ogg", encode(s, r, container="ogg", codec="vorbis", channels=2))},
+    )  # fmt: skip
+    clone = Clone.objects.get()
+    preview = wav(*speech_like(3, rate=24000))
+    clone.preview_audio.save(f"{clone.uuid}.wav", ContentFile(preview), save=False)
+    clone.preview_peaks = [0.5] * 120
+    clone.status = Clone.Status.READY
+    clone.save()
+
+    log_in(page, live_server, user)
+    page.goto(f"{live_server.url}{clone.get_absolute_url()}")
+    assert page.locator("#sample svg.waveform rect").count() == 120
+    assert page.locator("#player svg.waveform.preview rect").count() == 120
+    assert page.get_by_text("Your recording was trimmed to the best 30 s, from").is_visible()
+    assert page.locator(".quality-table").is_visible() and page.locator(".advice li").count() >= 1
+    wait_until(lambda: page.evaluate("document.getElementById('sample-audio').readyState >= 1"))
+    assert page.evaluate("document.getElementById('sample-audio').duration") == pytest.approx(30, abs=0.01)
