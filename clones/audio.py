@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 import pyloudnorm
+import scipy.signal
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext, ngettext
@@ -206,8 +207,9 @@ class _Decoded:
 
 
 def _frame_db(samples):
-    power = np.mean(samples.reshape(-1, FRAME).astype(np.float64) ** 2, axis=1)
-    return 10 * np.log10(np.maximum(power, 1e-10))
+    frames = samples.reshape(-1, FRAME)
+    power = np.einsum("ij,ij->i", frames, frames) / FRAME  # no squared copy of the samples
+    return 10 * np.log10(np.maximum(power.astype(np.float64), 1e-10))
 
 
 def _decode(fileobj, demuxer, format_name, *, keep_from, keep_samples):
@@ -241,7 +243,7 @@ def _decode(fileobj, demuxer, format_name, *, keep_from, keep_samples):
         # Rate only: channels are averaged below, so the downmix is the same whatever the layout.
         resampler = av.AudioResampler(format="fltp", rate=SAMPLE_RATE)
         pending = np.zeros(0, dtype=np.float32)  # samples not yet making a whole analysis frame
-        kept = []
+        kept = np.empty(keep_samples, dtype=np.float32)  # filled in place: no list of pieces to join
         keep_to = keep_from + keep_samples
 
         def take(mono):
@@ -249,7 +251,9 @@ def _decode(fileobj, demuxer, format_name, *, keep_from, keep_samples):
             start = decoded.samples
             decoded.samples += len(mono)
             if start < keep_to and decoded.samples > keep_from:
-                kept.append(mono[max(0, keep_from - start) : keep_to - start])
+                piece = mono[max(0, keep_from - start) : keep_to - start]
+                at = max(0, start - keep_from)
+                kept[at : at + len(piece)] = piece
             pending = np.concatenate([pending, mono])
             whole = len(pending) - len(pending) % FRAME
             if whole:
@@ -273,7 +277,7 @@ def _decode(fileobj, demuxer, format_name, *, keep_from, keep_samples):
             raise
         for out in resampler.resample(None):
             take(out.to_ndarray().mean(axis=0, dtype=np.float32))
-    decoded.kept = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
+    decoded.kept = kept[: max(0, min(decoded.samples, keep_to) - keep_from)]
     return decoded
 
 
@@ -298,6 +302,47 @@ def _best_window(frame_db, window_frames):
     return int(np.argmax(counts))
 
 
+def integrated_loudness(samples, rate=SAMPLE_RATE):
+    """ITU-R BS.1770 integrated loudness of mono samples, in LUFS (-inf for silence).
+
+    pyloudnorm's K-weighting filters and its gating, but filtered a second at a time: Meter's own
+    integrated_loudness holds several float64 copies of the signal (14 MB for our 30 s), which would
+    break the web process's memory budget. tests/test_audio_intake.py checks both agree.
+    """
+    stages = [(f.b, f.a, f.passband_gain) for f in pyloudnorm.Meter(rate)._filters.values()]
+    states = [scipy.signal.lfilter_zi(b, a) * 0.0 for b, a, _ in stages]
+    hop, block = int(round(0.1 * rate)), int(round(0.4 * rate))  # 400 ms blocks overlapping by 75 %
+    energies = []  # sum of squares of each 100 ms hop
+    for start in range(0, len(samples), 10 * hop):
+        chunk = samples[start : start + 10 * hop].astype(np.float64)
+        for index, (b, a, gain) in enumerate(stages):
+            chunk, states[index] = scipy.signal.lfilter(b, a, chunk, zi=states[index])
+            chunk *= gain
+        whole = len(chunk) - len(chunk) % hop
+        energies.extend(np.einsum("ij,ij->i", chunk[:whole].reshape(-1, hop), chunk[:whole].reshape(-1, hop)))
+        if whole < len(chunk):
+            energies.append(float(np.dot(chunk[whole:], chunk[whole:])))
+    count = int(np.round((len(samples) / rate - 0.4) / 0.1)) + 1
+    hops = np.concatenate([energies, np.zeros(4)])
+    z = np.array([hops[j : j + 4].sum() / block for j in range(max(count, 0))])
+    with np.errstate(divide="ignore"):
+        levels = -0.691 + 10 * np.log10(z)
+    gated = z[levels >= -70.0]
+    if not len(gated):
+        return -math.inf
+    relative = -0.691 + 10 * math.log10(gated.mean()) - 10
+    gated = z[(levels > relative) & (levels > -70.0)]
+    return -0.691 + 10 * math.log10(gated.mean()) if len(gated) else -math.inf
+
+
+def _peak(samples):
+    return max(float(samples.max()), -float(samples.min())) if len(samples) else 0.0
+
+
+def _clipped(samples):
+    return int(np.count_nonzero(samples >= CLIP_LEVEL)) + int(np.count_nonzero(samples <= -CLIP_LEVEL))
+
+
 def _dbfs(value):
     return round(max(20 * math.log10(value), -100.0), 1) if value > 0 else -100.0
 
@@ -307,8 +352,8 @@ def _report(decoded, kept_start, kept):
     frame_db = _frame_db(kept[:whole]) if whole else np.array([-100.0])
     threshold, floor = _speech_threshold(frame_db)
     speech = frame_db[frame_db > threshold]
-    peak = float(np.max(np.abs(kept))) if len(kept) else 0.0
-    loudness = float(pyloudnorm.Meter(SAMPLE_RATE).integrated_loudness(kept.astype(np.float64)))
+    peak = _peak(kept)
+    loudness = integrated_loudness(kept)
     report = {
         "format": decoded.format,
         "duration": round(decoded.duration, 2),
@@ -320,7 +365,7 @@ def _report(decoded, kept_start, kept):
         "speech_duration": round(len(speech) * FRAME_SECONDS, 1),
         "loudness_lufs": round(max(loudness, -100.0), 1) if math.isfinite(loudness) else -100.0,
         "peak_dbfs": _dbfs(peak),
-        "clipping_percent": round(100 * float(np.mean(np.abs(kept) >= CLIP_LEVEL)), 2) if len(kept) else 0.0,
+        "clipping_percent": round(100 * _clipped(kept) / len(kept), 2) if len(kept) else 0.0,
         "noise_floor_dbfs": round(max(floor, -100.0), 1),
         "snr_db": round(float(np.median(speech)) - floor, 1) if len(speech) else 0.0,
     }
@@ -482,8 +527,7 @@ def prepare_sample(fileobj):
             _("The sample is %(seconds).1f s long; it needs at least %(minimum)d s of speech.")
             % {"seconds": math.floor(decoded.duration * 10) / 10, "minimum": settings.SAMPLE_MIN_SECONDS}
         )
-    peak = float(np.max(np.abs(kept)))
-    if _dbfs(peak) < SILENT_PEAK_DBFS:
+    if _dbfs(_peak(kept)) < SILENT_PEAK_DBFS:
         raise AudioError(_("The sample is silent."))
     report = _report(decoded, kept_start / SAMPLE_RATE, kept)
     if report["loudness_lufs"] < NEARLY_SILENT_LUFS:
@@ -492,9 +536,11 @@ def prepare_sample(fileobj):
             % {"lufs": report["loudness_lufs"]}
         )
     gain_db = min(TARGET_LUFS - report["loudness_lufs"], PEAK_CEILING_DBFS - report["peak_dbfs"])
-    normalized = np.clip(kept * 10 ** (gain_db / 20), -1.0, 1.0)
-    pcm = np.round(normalized * 32767).astype("<i2")
-    return PreparedSample(wav=_wav(pcm, SAMPLE_RATE), report=report, peaks=peaks(normalized))
+    normalized = np.multiply(kept, np.float32(10 ** (gain_db / 20)), out=kept)  # in place: kept is ours
+    np.clip(normalized, -1.0, 1.0, out=normalized)
+    outline = peaks(normalized)
+    pcm = np.rint(np.multiply(normalized, 32767, out=normalized)).astype("<i2")
+    return PreparedSample(wav=_wav(pcm, SAMPLE_RATE), report=report, peaks=outline)
 
 
 def upload_too_large_message():
@@ -504,11 +550,11 @@ def upload_too_large_message():
 def peaks(samples, count=PEAKS):
     """A waveform outline: the loudest sample in each of `count` slices, 0..1."""
     samples = np.asarray(samples)
-    samples = np.abs(samples / 32768 if samples.dtype.kind == "i" else samples.astype(np.float32))
+    scale = 32768 if samples.dtype.kind == "i" else 1.0
     if len(samples) == 0:
         return []
     edges = np.linspace(0, len(samples), min(count, len(samples)) + 1).astype(int)
-    return [round(min(float(samples[a:b].max()), 1.0), 3) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [round(min(_peak(samples[a:b]) / scale, 1.0), 3) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def _wav(pcm, rate):

@@ -10,6 +10,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pyloudnorm
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,6 +19,7 @@ from django.urls import reverse
 
 from clones.models import Clone
 from tests.audio_corpus import encode, png_bytes, speech_like, wav, wav_with_data_size
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +52,8 @@ def corpus():
         "webm-opus": (encode(s, r, container="webm", codec="libopus", sample_format="flt"), "webm", r, 1),
         "flac": (encode(s, r, container="flac", codec="flac", sample_format="s16"), "flac", r, 1),
         "mp4-video-and-audio": (encode(s, r, container="mp4", codec="aac", video=True), "mp4", r, 1),
+        "aac-adts": (encode(s44, r44, container="adts", codec="aac"), "aac", r44, 1),
+        "aiff": (encode(s, r, container="aiff", codec="pcm_s16be", sample_format="s16"), "aiff", r, 1),
     }  # fmt: skip
 
 
@@ -143,7 +147,7 @@ def analyze(client, user):
 @pytest.mark.parametrize(
     "name",
     ["wav-s16", "wav-s24", "wav-u8", "wav-float-stereo", "mp3-cbr-id3", "mp3-vbr-id3", "m4a-aac", "ogg-vorbis",
-     "webm-opus", "flac", "mp4-video-and-audio"],
+     "webm-opus", "flac", "mp4-video-and-audio", "aac-adts", "aiff"],
 )  # fmt: skip
 def test_each_accepted_format_becomes_a_normalized_wav(submit, corpus, name):
     data, fmt, rate, channels = corpus[name]
@@ -172,9 +176,17 @@ def test_the_uploaded_wav_is_loudness_normalized(submit, corpus):
     assert clone.quality["loudness_lufs"] == pytest.approx(-36.1, abs=0.5)
     assert [a["code"] for a in clone.quality["advice"]] == ["too_quiet"]
     samples = np.frombuffer(clone.sample.read()[44:], dtype="<i2") / 32768
-    import pyloudnorm
-
     assert pyloudnorm.Meter(24000).integrated_loudness(samples) == pytest.approx(-20.0, abs=0.3)
+
+
+def test_streamed_loudness_agrees_with_pyloudnorm():
+    """We filter a second at a time to keep memory flat; the answer must be the library's own."""
+    from clones.audio import integrated_loudness
+
+    for seconds, level in [(3.2, 0.3), (12.05, 0.02)]:
+        samples, rate = speech_like(seconds, rate=24000, level=level)
+        expected = pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64))
+        assert integrated_loudness(samples, rate) == pytest.approx(expected, abs=0.01)
 
 
 @pytest.mark.parametrize(
@@ -279,3 +291,35 @@ def test_deleting_a_clone_removes_the_original_too(submit):
 
 def speech_wav(seconds):
     return wav(*speech_like(seconds))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.browser
+def test_the_clone_page_plays_the_sample_and_draws_both_waveforms(page, live_server, user, client):
+    """In Chromium, under the site's CSP: report, waveforms of sample and preview, a playable sample."""
+    from django.core.files.base import ContentFile
+
+    from tests.test_browser import log_in
+
+    client.force_login(user)
+    s, r = speech_like(40)
+    client.post(
+        reverse("clones:create"),
+        {"name": "Long voice", "preview_text": "Hi.", "language": "en", "visibility": "private", "consent": "on",
+         "sample": SimpleUploadedFile("long.ogg", encode(s, r, container="ogg", codec="vorbis", channels=2))},
+    )  # fmt: skip
+    clone = Clone.objects.get()
+    preview = wav(*speech_like(3, rate=24000))
+    clone.preview_audio.save(f"{clone.uuid}.wav", ContentFile(preview), save=False)
+    clone.preview_peaks = [0.5] * 120
+    clone.status = Clone.Status.READY
+    clone.save()
+
+    log_in(page, live_server, user)
+    page.goto(f"{live_server.url}{clone.get_absolute_url()}")
+    assert page.locator("#sample svg.waveform rect").count() == 120
+    assert page.locator("#player svg.waveform.preview rect").count() == 120
+    assert page.get_by_text("Your recording was trimmed to the best 30 s, from").is_visible()
+    assert page.locator(".quality-table").is_visible() and page.locator(".advice li").count() >= 1
+    wait_until(lambda: page.evaluate("document.getElementById('sample-audio').readyState >= 1"))
+    assert page.evaluate("document.getElementById('sample-audio').duration") == pytest.approx(30, abs=0.01)
