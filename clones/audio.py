@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 import av
 import numpy as np
-import pyloudnorm
-import scipy.signal
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext, ngettext
@@ -309,6 +307,10 @@ def integrated_loudness(samples, rate=SAMPLE_RATE):
     integrated_loudness holds several float64 copies of the signal (14 MB for our 30 s), which would
     break the web process's memory budget. tests/test_audio_intake.py checks both agree.
     """
+    # Imported here: scipy takes seconds to import, and most requests (and the /health/ check) never measure.
+    import pyloudnorm
+    import scipy.signal
+
     stages = [(f.b, f.a, f.passband_gain) for f in pyloudnorm.Meter(rate)._filters.values()]
     states = [scipy.signal.lfilter_zi(b, a) * 0.0 for b, a, _ in stages]
     hop, block = int(round(0.1 * rate)), int(round(0.4 * rate))  # 400 ms blocks overlapping by 75 %

@@ -17,9 +17,10 @@ def waveform_bars(peaks):
     if not peaks:
         return []
     step = WIDTH / len(peaks)
+    loudest = max(max(float(p) for p in peaks), 0.05)  # drawn to fill the height; quiet stays quiet
     bars = []
     for index, peak in enumerate(peaks):
-        height = max(float(peak), 0.02) * HEIGHT
+        height = max(float(peak) / loudest, 0.02) * HEIGHT
         bars.append(
             {
                 "x": f"{index * step + step * 0.15:.2f}",
