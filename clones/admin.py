@@ -38,11 +38,24 @@ class CloneAdmin(admin.ModelAdmin):
         "uuid", "voice_name", "voice_id", "sample_file_id", "preview_file_id", "request_id", "sample_format",
         "sample_duration", "status", "error_kind", "error_code", "error_message", "attempts", "clone_requested_at",
         "lease_expires_at", "deletion_requested_at", "gone_at", "consent_by", "consent_at", "created_at", "updated_at",
-        "started_at", "finished_at",
+        "started_at", "finished_at", "original", "quality",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["uuid", "name", "owner", "visibility", "language", "tags", "status", "attempts"]}),
-        (_("Sample"), {"fields": ["sample", "sample_format", "sample_duration", "transcript", "preview_text"]}),
+        (
+            _("Sample"),
+            {
+                "fields": [
+                    "sample",
+                    "sample_format",
+                    "sample_duration",
+                    "original",
+                    "quality",
+                    "transcript",
+                    "preview_text",
+                ]
+            },
+        ),
         (
             _("Provider"),
             {

@@ -1,10 +1,10 @@
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clones.audio import PROVIDER_FORMATS, AudioError, inspect_audio
+from clones.audio import ACCEPT, AudioError, prepare_sample, upload_too_large_message
 from clones.models import SYSTEM_VOICES, Clone, Tag, Utterance
 
 MAX_TAGS = 5
@@ -30,8 +30,13 @@ class TagsField(forms.CharField):
 class CloneForm(forms.ModelForm):
     sample = forms.FileField(
         label=_("Voice sample"),
-        help_text=_("A WAV or MP3 file with 3 to 30 seconds of one person speaking clearly."),
-        widget=forms.ClearableFileInput(attrs={"accept": "audio/wav,audio/x-wav,audio/mpeg,.wav,.mp3"}),
+        help_text=_(
+            "3 to 30 seconds of one person speaking clearly: WAV, MP3, M4A/AAC, OGG, Opus/WebM, FLAC, or a "
+            "video's sound track. Longer recordings are trimmed to their best 30 seconds."
+        ),
+        # Empty files reach clean_sample, so every refusal comes from prepare_sample with its own words.
+        allow_empty_file=True,
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
     tags = TagsField(
         label=_("Tags (optional)"),
@@ -70,9 +75,7 @@ class CloneForm(forms.ModelForm):
         self.owner = owner
         if upload_too_large:
             # The upload handler stopped reading the file, so the field arrives empty: say why.
-            self.fields["sample"].error_messages["required"] = _("The file is larger than the limit of %(limit)s.") % {
-                "limit": filesizeformat(settings.SAMPLE_MAX_BYTES)
-            }
+            self.fields["sample"].error_messages["required"] = upload_too_large_message()
 
     def clean_preview_text(self):
         text = self.cleaned_data["preview_text"].strip()
@@ -83,40 +86,25 @@ class CloneForm(forms.ModelForm):
         return text
 
     def clean_sample(self):
-        sample = self.cleaned_data["sample"]
-        if sample.size == 0:
-            raise forms.ValidationError(_("The file is empty."))
-        if sample.size > settings.SAMPLE_MAX_BYTES:
-            raise forms.ValidationError(
-                _("The file is %(size)s; the limit is %(limit)s.")
-                % {"size": filesizeformat(sample.size), "limit": filesizeformat(settings.SAMPLE_MAX_BYTES)}
-            )
+        upload = self.cleaned_data["sample"]
         try:
-            info = inspect_audio(sample)
+            self.prepared = prepare_sample(upload)
         except AudioError as exc:
             raise forms.ValidationError(str(exc)) from exc
-        if info.format not in PROVIDER_FORMATS:
-            raise forms.ValidationError(_("Please upload a WAV or MP3 file."))
-        if info.duration < settings.SAMPLE_MIN_SECONDS:
-            raise forms.ValidationError(
-                _("The sample is %(seconds).1f s long; it needs at least %(minimum)d s of speech.")
-                % {"seconds": info.duration, "minimum": settings.SAMPLE_MIN_SECONDS}
-            )
-        if info.duration > settings.SAMPLE_MAX_SECONDS:
-            raise forms.ValidationError(
-                _("The sample is %(seconds).1f s long; please keep it to %(maximum)d s or less.")
-                % {"seconds": info.duration, "maximum": settings.SAMPLE_MAX_SECONDS}
-            )
-        self.sample_info = info
-        return sample
+        self.original = upload
+        # The model's `sample` is what we upload to the provider: the normalized WAV.
+        return ContentFile(self.prepared.wav, name="sample.wav")
 
     def save(self):
         clone = super().save(commit=False)
         clone.owner = self.owner
         clone.consent_by = self.owner
         clone.consent_at = timezone.now()
-        clone.sample_format = self.sample_info.format
-        clone.sample_duration = round(self.sample_info.duration, 2)
+        clone.sample_format = "wav"
+        clone.sample_duration = self.prepared.duration
+        clone.quality = self.prepared.report
+        clone.sample_peaks = self.prepared.peaks
+        clone.original.save("original", self.original, save=False)  # named by original_upload_to
         clone.provider_model = settings.BIGMODEL_CLONE_MODEL
         clone.save()
         clone.tags.set([Tag.objects.get_or_create(name=name)[0] for name in self.cleaned_data["tags"]])

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clones import bigmodel
-from clones.audio import join_speech, sniff_format
+from clones.audio import AudioError, advice_messages, decode_mono, join_speech, peaks, sniff_format
 from clones.text import split_text
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,11 @@ logger = logging.getLogger(__name__)
 def sample_upload_to(clone, filename):
     # Never a user's filename: names are ours, so nothing a user types can become a path.
     return f"samples/{clone.uuid}.{clone.sample_format}"
+
+
+def original_upload_to(clone, filename):
+    # The extension is the format we detected from the content (the quality report), never the user's.
+    return f"originals/{clone.uuid}.{(clone.quality or {}).get('format', 'bin')}"
 
 
 def preview_upload_to(clone, filename):
@@ -155,9 +160,16 @@ class Clone(models.Model):
     provider_model = models.CharField(_("clone model"), max_length=64)
 
     # Blank only for voices imported from the provider, which come without our copy of the sample.
+    # What we upload: the normalized (and possibly trimmed) WAV; clones made before audio intake keep
+    # the file as it was uploaded here, with no original, quality report or peaks.
     sample = models.FileField(_("voice sample"), upload_to=sample_upload_to, max_length=200, blank=True)
     sample_format = models.CharField(_("sample format"), max_length=8, blank=True, editable=False)
     sample_duration = models.FloatField(_("sample duration (s)"), null=True, editable=False)
+    original = models.FileField(_("original upload"), upload_to=original_upload_to, max_length=200, blank=True)
+    # The quality report of clones.audio.prepare_sample (advice as codes; messages are made at render time).
+    quality = models.JSONField(_("sample quality"), null=True, blank=True, editable=False)
+    sample_peaks = models.JSONField(default=list, blank=True, editable=False)
+    preview_peaks = models.JSONField(default=list, blank=True, editable=False)
     transcript = models.TextField(_("transcript of the sample"), blank=True)
     preview_text = models.TextField(_("preview text"))
 
@@ -210,6 +222,14 @@ class Clone(models.Model):
     @property
     def preview_url(self):
         return reverse("clones:preview", args=[self.uuid])
+
+    @property
+    def sample_url(self):
+        return reverse("clones:sample", args=[self.uuid])
+
+    @property
+    def sample_advice(self):
+        return advice_messages(self.quality) if self.quality else []
 
     def get_share_url(self):
         return reverse("clones:share", args=[self.share_token])
@@ -385,7 +405,8 @@ class Clone(models.Model):
         if audio_format is None:
             raise bigmodel.BadResponse("The preview the provider sent is not WAV or MP3 audio")
         self.preview_audio.save(f"{self.uuid}.{audio_format}", ContentFile(data), save=False)
-        self.save(update_fields=["preview_audio", "updated_at"])
+        self.preview_peaks = _peaks_of(data)
+        self.save(update_fields=["preview_audio", "preview_peaks", "updated_at"])
 
     def _download_preview(self, client):
         if self.preview_file_id:
@@ -428,7 +449,7 @@ class Clone(models.Model):
                 raise
 
     def delete_with_files(self):
-        files = [self.sample, self.preview_audio, *(u.audio for u in self.utterances.all())]
+        files = [self.sample, self.original, self.preview_audio, *(u.audio for u in self.utterances.all())]
         for field in files:
             if field:
                 field.delete(save=False)
@@ -460,6 +481,15 @@ class Clone(models.Model):
         self.status = status
         # Only the fields this step owns: a rename saved meanwhile by the web process must survive.
         self.save(update_fields=["status", "updated_at", *fields])
+
+
+def _peaks_of(data):
+    """The preview's waveform; a preview we cannot decode still plays in a browser, just without one."""
+    try:
+        return peaks(decode_mono(data))
+    except AudioError:
+        logger.warning("preview audio could not be decoded for its waveform")
+        return []
 
 
 def _error_kind(error):

@@ -19,7 +19,9 @@ def submit_clone(form):
     except QuotaExceeded:
         raise
     except Exception:
-        form.instance.sample.delete(save=False)  # the row did not make it: neither may its file
+        # The row did not make it: neither may its files.
+        form.instance.sample.delete(save=False)
+        form.instance.original.delete(save=False)
         raise
     return clone
 

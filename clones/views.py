@@ -1,3 +1,5 @@
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -8,7 +10,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import QuotaExceeded
 from clones import bigmodel
-from clones.audio import PROVIDER_FORMATS, AudioError, inspect_audio
+from clones.audio import (
+    PROVIDER_FORMATS,
+    AudioError,
+    advice_messages,
+    clock,
+    prepare_sample,
+    upload_too_large_message,
+)
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
 from clones.http import audio_response
 from clones.models import Clone, Utterance
@@ -53,6 +62,12 @@ def create(request):
         except QuotaExceeded as exc:
             form.add_error(None, str(exc))
             return render(request, "clones/create.html", {"form": form}, status=429)
+        if clone.quality and clone.quality["trimmed"]:
+            messages.info(
+                request,
+                _("Your recording was trimmed to its best %(kept).0f seconds, from %(start)s; listen to it below.")
+                % {"kept": clone.quality["kept_duration"], "start": clock(clone.quality["kept_start"])},
+            )
         return redirect(clone)
     return render(request, "clones/create.html", {"form": form})
 
@@ -236,22 +251,51 @@ def utterance_audio(request, uuid):
     return response
 
 
+def _prepare_upload(request):
+    """The posted `sample` prepared for upload, or a 400 JsonResponse saying why not."""
+    sample = request.FILES.get("sample")  # parses the body, where the upload handler marks an oversized file
+    if getattr(request, "upload_too_large", False):
+        return JsonResponse({"error": str(upload_too_large_message())}, status=400)
+    if sample is None:
+        return JsonResponse({"error": _("Choose a sample first.")}, status=400)
+    try:
+        return prepare_sample(sample)
+    except AudioError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+
+
+@login_required
+@require_POST
+def analyze(request):
+    """The quality report of a sample before it is submitted; nothing is stored or queued."""
+    prepared = _prepare_upload(request)
+    if isinstance(prepared, JsonResponse):
+        return prepared
+    return JsonResponse(
+        {"report": prepared.report, "advice": advice_messages(prepared.report)}, headers={"Cache-Control": "no-store"}
+    )
+
+
+@require_GET
+def sample(request, uuid):
+    """The sample as uploaded to the provider (normalized, maybe trimmed), for its owner and staff."""
+    clone = _clone_for(request, uuid, Clone.can_manage)
+    if not clone.sample:
+        raise Http404
+    return audio_response(request, clone.sample, PROVIDER_FORMATS.get(clone.sample_format, "audio/wav"), public=False)
+
+
 @login_required
 @require_POST
 def transcribe(request):
     """Fill in a sample's transcript with the provider's speech recognition."""
-    sample = request.FILES.get("sample")
-    if sample is None:
-        return JsonResponse({"error": _("Choose a sample first.")}, status=400)
-    try:
-        info = inspect_audio(sample)
-    except AudioError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    if info.format not in PROVIDER_FORMATS or info.duration > 30 or sample.size > 25 * 1024 * 1024:
-        return JsonResponse({"error": _("Speech recognition takes WAV or MP3 of at most 30 s.")}, status=400)
+    # Any format we accept, sent as the normalized WAV: at most 30 s, which recognition takes.
+    prepared = _prepare_upload(request)
+    if isinstance(prepared, JsonResponse):
+        return prepared
     try:
         with bigmodel.BigModelClient.from_settings() as client:
-            text = client.transcribe(sample, f"sample.{info.format}")
+            text = client.transcribe(io.BytesIO(prepared.wav), "sample.wav")
     except bigmodel.BigModelError:
         return JsonResponse({"error": _("Speech recognition is unavailable right now.")}, status=502)
     return JsonResponse({"text": text})

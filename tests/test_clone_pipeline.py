@@ -44,6 +44,8 @@ def test_process_runs_every_step_and_stores_the_preview(clone, client, sandbox):
     preview = clone.preview_audio.read()
     assert preview[:4] == b"RIFF" and 0.5 < wav_duration(preview) < 10
     assert clone.preview_audio.name == f"previews/{clone.uuid}.wav"
+    # The preview's waveform is drawn from peaks computed as it is fetched.
+    assert len(clone.preview_peaks) == 120 and 0.05 < max(clone.preview_peaks) <= 1
     assert [v["voice"] for v in sandbox.voices()] == [clone.voice_id]
 
 

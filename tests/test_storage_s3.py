@@ -113,7 +113,7 @@ def test_clone_speak_and_delete_with_files_only_in_the_bucket(client, user, buck
     wait_until(lambda: Clone.objects.get(pk=clone.pk).is_finished, timeout=60)
     clone.refresh_from_db()
     assert clone.status == Clone.Status.READY, clone.error_message
-    assert keys(bucket) == sorted([clone.sample.name, clone.preview_audio.name])
+    assert keys(bucket) == sorted([clone.original.name, clone.sample.name, clone.preview_audio.name])
     assert local_media_files() == []
 
     # The web process serves the worker's preview from the bucket, Range requests included.

@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from tests.audio_corpus import encode, speech_like
 from tests.samples import wav_bytes
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +21,23 @@ def test_recognized_text_comes_back(client, user, sandbox):
     assert [c["status"] for c in sandbox.calls("audio.transcriptions")] == [200]
 
 
-def test_limits_are_checked_before_calling_the_provider(client, user, sandbox):
+def test_any_accepted_format_is_sent_as_the_prepared_wav(client, user, sandbox):
+    """An Ogg Vorbis recording of 40 s: recognition gets the WAV we would upload, trimmed to 30 s."""
     client.force_login(user)
-    assert transcribe(client, wav_bytes(31)).json() == {"error": "Speech recognition takes WAV or MP3 of at most 30 s."}
-    assert transcribe(client, b"not audio").status_code == 400
+    samples, rate = speech_like(40)
+    response = transcribe(client, encode(samples, rate, container="ogg", codec="vorbis", channels=2))
+    assert response.status_code == 200 and response.json()["text"]
+    assert [c["status"] for c in sandbox.calls("audio.transcriptions")] == [200]
+
+
+def test_bad_samples_are_refused_before_calling_the_provider(client, user, sandbox):
+    client.force_login(user)
+    assert transcribe(client, b"not audio").json() == {
+        "error": "This is a text file or web page, not an audio recording."
+    }
+    assert transcribe(client, wav_bytes(2)).json() == {
+        "error": "The sample is 2.0 s long; it needs at least 3 s of speech."
+    }
     assert sandbox.calls("audio.transcriptions") == []
 
 
