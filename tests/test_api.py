@@ -122,7 +122,7 @@ def web_form_errors(client, fields):
         {"sample": b"this is not audio"},
         {"sample": b""},
         {"sample": wav_bytes(1)},
-        {"sample": wav_bytes(31)},
+        {"sample": wav_bytes(5, level=0.0)},  # silent (a long one is trimmed now, not refused)
     ],
     ids=lambda bad: ",".join(bad),
 )
