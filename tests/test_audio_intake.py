@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from clones.models import Clone
 from tests.audio_corpus import encode, png_bytes, speech_like, wav, wav_with_data_size
-from tests.conftest import wait_until
+from tests.conftest import CHROMIUM, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -323,3 +323,46 @@ def test_the_clone_page_plays_the_sample_and_draws_both_waveforms(page, live_ser
     assert page.locator(".quality-table").is_visible() and page.locator(".advice li").count() >= 1
     wait_until(lambda: page.evaluate("document.getElementById('sample-audio').readyState >= 1"))
     assert page.evaluate("document.getElementById('sample-audio').duration") == pytest.approx(30, abs=0.01)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.browser
+def test_what_chromium_records_is_analyzed(browser, live_server, user):
+    """A MediaRecorder recording (WebM/Opus from Chromium's fake microphone), posted as the page would."""
+    from tests.test_browser import log_in
+
+    recorder = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+    )
+    try:
+        page = recorder.new_page(locale="en-US")
+        log_in(page, live_server, user)
+        page.goto(f"{live_server.url}{reverse('clones:create')}")
+        answer = page.evaluate(
+            """async (url) => {
+              const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+              const recording = new MediaRecorder(stream);
+              const chunks = [];
+              recording.ondataavailable = (event) => chunks.push(event.data);
+              const stopped = new Promise((resolve) => { recording.onstop = resolve; });
+              recording.start(250);
+              await new Promise((resolve) => setTimeout(resolve, 3600));
+              recording.stop();
+              await stopped;
+              const body = new FormData();
+              body.append("csrfmiddlewaretoken", document.querySelector("[name=csrfmiddlewaretoken]").value);
+              body.append("sample", new Blob(chunks, {type: recording.mimeType}), "recording");
+              const response = await fetch(url, {method: "POST", body});
+              return {status: response.status, body: await response.json(), type: recording.mimeType};
+            }""",
+            reverse("clones:analyze"),
+        )
+    finally:
+        recorder.close()
+    assert answer["type"].startswith("audio/webm"), answer
+    assert answer["status"] == 200, answer
+    report = answer["body"]["report"]
+    assert (report["format"], report["sample_rate"], report["channels"]) == ("webm", 48000, 1)
+    assert report["duration"] == pytest.approx(3.6, abs=0.4)
+    assert Clone.objects.count() == 0 and stored_files() == []
