@@ -127,6 +127,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+# Keep connections between requests and tasks: opening one to PostgreSQL (a new server process)
+# costs more than most of our requests. Checked before reuse, so a restarted server is no problem.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker write to the same file: WAL lets readers and one writer
     # work side by side, IMMEDIATE transactions queue writers instead of failing with "locked".
