@@ -75,6 +75,16 @@ def data_dir(prefix):
     return path
 
 
+def _started(process, check, timeout, what):
+    """Wait for a process to answer; stop it if it never does, so no orphan outlives the script."""
+    try:
+        wait_until(check, timeout, what)
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
 def wait_until(check, timeout, what):
     deadline = time.monotonic() + timeout
     while True:
@@ -113,8 +123,8 @@ class Process:
 def _answers(process, url):
     process.check_alive()
     try:
-        return requests.get(url, timeout=2).status_code < 500
-    except requests.ConnectionError:
+        return requests.get(url, timeout=5).status_code < 500
+    except requests.RequestException:  # not listening yet, or still importing
         return False
 
 
@@ -129,8 +139,7 @@ def start_sandbox(args, log_dir, *, latency=0.0, max_concurrency=0):
                str(Path(log_dir) / "sandbox")]  # fmt: skip
     process = Process("sandbox", command, env, log_dir)
     url = f"http://127.0.0.1:{args.sandbox_port}/_sandbox/calls"
-    wait_until(lambda: _answers(process, url), 30, "the sandbox")
-    return process
+    return _started(process, lambda: _answers(process, url), 30, "the sandbox")
 
 
 def start_gunicorn(args, env, log_dir, *, workers=None, threads=None):
@@ -143,8 +152,7 @@ def start_gunicorn(args, env, log_dir, *, workers=None, threads=None):
         env["GUNICORN_THREADS"] = str(threads)
     command = [str(BIN / "gunicorn"), "voiceclone_site.wsgi", "--config", "gunicorn.conf.py"]
     process = Process("gunicorn", command, env, log_dir)
-    wait_until(lambda: _answers(process, f"http://127.0.0.1:{args.web_port}/health/"), 60, "gunicorn")
-    return process
+    return _started(process, lambda: _answers(process, f"http://127.0.0.1:{args.web_port}/health/"), 60, "gunicorn")
 
 
 def start_worker(env, log_dir, *, concurrency, pool="threads", name="worker"):
@@ -157,8 +165,7 @@ def start_worker(env, log_dir, *, concurrency, pool="threads", name="worker"):
         process.check_alive()
         return "ready." in process.log_path.read_text()
 
-    wait_until(ready, 60, "the Celery worker")
-    return process
+    return _started(process, ready, 60, "the Celery worker")
 
 
 def collectstatic(env):
