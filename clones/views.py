@@ -1,9 +1,17 @@
+import hashlib
+import re
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,14 +40,33 @@ def _shared_clone(request, token):
     return clone
 
 
+# The one per-visitor part of a gallery page an anonymous visitor sees: the language form's CSRF token.
+# User text is escaped, so nothing but Django's own field can contain this attribute.
+_CSRF_VALUE = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
+_CSRF_PLACEHOLDER = b'name="csrfmiddlewaretoken" value="@csrf@"'
+
+
 @require_GET
 def gallery(request):
+    # Anonymous visitors all see the same page, so it is rendered once per GALLERY_CACHE_SECONDS (a clone
+    # made public or hidden shows or goes within that time); the CSRF token is filled in per visitor.
+    key = None
+    if settings.GALLERY_CACHE_SECONDS and not request.user.is_authenticated and not get_messages(request):
+        digest = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:32]
+        key = f"gallery:{get_language()}:{digest}"
+        cached = cache.get(key)
+        if cached is not None:
+            token = b'name="csrfmiddlewaretoken" value="%s"' % get_token(request).encode()
+            return HttpResponse(cached.replace(_CSRF_PLACEHOLDER, token))
     filters = GalleryFilterForm(request.GET)
     clones = filters.filter(Clone.objects.gallery()).select_related("owner").prefetch_related("tags")
     page = Paginator(clones, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
+    response = render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
+    if key:
+        cache.set(key, _CSRF_VALUE.sub(_CSRF_PLACEHOLDER, response.content), settings.GALLERY_CACHE_SECONDS)
+    return response
 
 
 @login_required

@@ -196,6 +196,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Django's cache: in each process by default; CACHE_URL=redis://host:6379/1 shares it between machines.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# How long anonymous visitors may be shown the same rendered gallery page (0: render every time).
+GALLERY_CACHE_SECONDS = env.int("GALLERY_CACHE_SECONDS", default=10)
+
 # Celery. The default broker is kombu's filesystem transport: a folder, no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
