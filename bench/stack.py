@@ -151,7 +151,7 @@ def start_gunicorn(args, env, log_dir, *, workers=None, threads=None):
     if threads:
         env["GUNICORN_THREADS"] = str(threads)
     command = [str(BIN / "gunicorn"), "voiceclone_site.wsgi", "--config", "gunicorn.conf.py"]
-    process = Process("gunicorn", command, env, log_dir)
+    process = Process(f"gunicorn-{args.web_port}", command, env, log_dir)
     return _started(process, lambda: _answers(process, f"http://127.0.0.1:{args.web_port}/health/"), 60, "gunicorn")
 
 

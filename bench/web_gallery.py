@@ -72,6 +72,7 @@ def vacuum():
 
 def queries_per_page():
     """SQL queries of gallery page 1 and the last page, with all clones and with only one public."""
+    from django.conf import settings
     from django.db import connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -79,6 +80,7 @@ def queries_per_page():
     from clones.models import Clone
     from clones.views import GALLERY_PAGE_SIZE
 
+    settings.GALLERY_CACHE_SECONDS = 0  # count what rendering a page costs, not a cache hit
     client = Client()
 
     def count(url):
@@ -115,35 +117,56 @@ def main():
     vacuum()
     deep = args.deep_page or last // 2
 
-    base = f"http://127.0.0.1:{args.web_port}"
-    variants = {"trivial view": "/bench/trivial/", "gallery page 1": "/", f"gallery page {deep}": f"/?page={deep}"}
-    results = {name: [] for name in variants}
+    # Two servers, the same but for the gallery cache: GALLERY_CACHE_SECONDS at its default, and 0.
     # Worker recycling off (GUNICORN_MAX_REQUESTS=0): at these rates a recycle every 2,000 requests
-    # would restart a process every few seconds and add the same cost to both variants.
-    gunicorn = stack.start_gunicorn(args, {**env, "GUNICORN_MAX_REQUESTS": "0"}, data_dir)
+    # would restart a process every few seconds and add the same cost to every variant.
+    env = {**env, "GUNICORN_MAX_REQUESTS": "0"}
+    cached = f"http://127.0.0.1:{args.web_port}"
+    fresh = f"http://127.0.0.1:{args.web_port + 1}"
+    variants = {
+        "trivial view": cached + "/bench/trivial/",
+        "gallery page 1": cached + "/",
+        "trivial view, 2nd server": fresh + "/bench/trivial/",
+        "gallery page 1, no cache": fresh + "/",
+        f"gallery page {deep}, no cache": fresh + f"/?page={deep}",
+    }
+    results = {name: [] for name in variants}
+    servers = [stack.start_gunicorn(args, env, data_dir)]
     try:
-        for path in variants.values():  # warm up every process and template
-            wrk.run(base + path, connections=args.connections, seconds=2)
+        servers.append(
+            stack.start_gunicorn(
+                argparse.Namespace(web_port=args.web_port + 1), {**env, "GALLERY_CACHE_SECONDS": "0"}, data_dir
+            )
+        )
+        for url in variants.values():  # warm up every process and template
+            wrk.run(url, connections=args.connections, seconds=2)
         for _ in range(args.rounds):
-            for name, path in variants.items():
-                result = wrk.run(base + path, connections=args.connections, seconds=args.seconds)
+            for name, url in variants.items():
+                result = wrk.run(url, connections=args.connections, seconds=args.seconds)
                 assert not result["failed"], result
                 results[name].append(result)
     finally:
-        gunicorn.stop()
+        for server in servers:
+            server.stop()
 
-    print(f"{args.clones} public clones in PostgreSQL; gunicorn (gunicorn.conf.py defaults) on this machine; "
+    print(f"{args.clones} public clones in PostgreSQL; gunicorn (gunicorn.conf.py defaults, LocMem cache) here; "
           f"wrk, {args.connections} connections, {args.rounds} x {args.seconds} s per variant, in turn")  # fmt: skip
-    trivial = stack.median([r["rps"] for r in results["trivial view"]])
     for name, runs in results.items():
+        # Each gallery variant against the trivial view of its own server.
+        own = (
+            "trivial view, 2nd server"
+            if name.startswith("gallery") and "no cache" in name or "2nd" in name
+            else "trivial view"
+        )
+        trivial = stack.median([r["rps"] for r in results[own]])
         rps = stack.median([r["rps"] for r in runs])
         p99 = stack.median([r["p99"] for r in runs])
         p50 = stack.median([r["p50"] for r in runs])
         each = ", ".join(f"{r['rps']:.0f}" for r in runs)
-        timeouts = [r["socket_errors"] for r in runs if "timeout 0" not in r["socket_errors"] and r["socket_errors"]]
-        print(f"{name:>18}: {rps:7.0f} req/s (runs {each}), "
-              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, ratio to trivial {rps / trivial:.2f}"
-              + (f"; wrk socket errors: {timeouts}" if timeouts else ""))  # fmt: skip
+        timeouts = [r["socket_errors"] for r in runs if r["socket_errors"] and "timeout 0" not in r["socket_errors"]]
+        errors = f"; wrk socket errors: {timeouts}" if timeouts else ""
+        print(f"{name:>28}: {rps:7.0f} req/s (runs {each}), p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+              f"ratio to trivial {rps / trivial:.2f}{errors}")  # fmt: skip
     print("SQL queries per gallery page: " + ", ".join(f"{name}: {n}" for name, n in queries.items()))
     stack.cleanup(data_dir)
 
