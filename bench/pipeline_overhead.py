@@ -129,14 +129,14 @@ def main():
         app, direct, phases = [], [], []
         for n in range(args.warmup + args.rounds):
             # A new recording each time, as in real use (the sandbox analyses a sample's pitch once).
-            sample = wav_bytes(5, f0=100 + n)
+            sample, other = wav_bytes(5, f0=100 + 2 * n), wav_bytes(5, f0=101 + 2 * n)
             # Alternate which goes first, so neither always runs on a machine the other just warmed.
             if n % 2:
-                d = direct_calls(api, sample)
+                d = direct_calls(api, other)
                 a, p = submit_through_app(web, session, csrf, sample, n)
             else:
                 a, p = submit_through_app(web, session, csrf, sample, n)
-                d = direct_calls(api, sample)
+                d = direct_calls(api, other)
             if n >= args.warmup:
                 app.append(a)
                 direct.append(d)
