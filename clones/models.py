@@ -209,7 +209,16 @@ class Clone(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["visibility", "status", "-created_at"], name="gallery_idx")]
+        indexes = [
+            # Exactly the gallery's rows, newest first: its count and its pages read this index alone.
+            models.Index(
+                fields=["-created_at"],
+                name="gallery_public_idx",
+                condition=Q(
+                    visibility="public", status="ready", deletion_requested_at__isnull=True, gone_at__isnull=True
+                ),
+            )
+        ]
         verbose_name = _("voice clone")
         verbose_name_plural = _("voice clones")
 

@@ -8,6 +8,7 @@ whose holder died frees itself when its lease runs out.
 
 import contextlib
 import random
+import threading
 import time
 from datetime import timedelta
 
@@ -18,6 +19,8 @@ from clones import bigmodel
 from clones.models import ProviderSlot
 
 FREE = timezone.make_aware(timezone.datetime(2000, 1, 1))
+# Signalled when a thread of this process frees a slot (Celery's threads pool runs many calls at once).
+_released = threading.Condition()
 
 
 def _ensure_slots(count):
@@ -26,10 +29,24 @@ def _ensure_slots(count):
     )
 
 
+def _take(number, now, lease):
+    return ProviderSlot.objects.filter(number=number, expires_at__lt=now).update(expires_at=now + lease)
+
+
 def _try_take(count, lease):
+    """A free slot's number, or None. One query when the first slot tried is free, two when all are busy."""
     now = timezone.now()
-    for number in random.sample(range(1, count + 1), count):
-        if ProviderSlot.objects.filter(number=number, expires_at__lt=now).update(expires_at=now + lease):
+    first = random.randint(1, count)
+    if _take(first, now, lease):
+        return first
+    free = list(
+        ProviderSlot.objects.filter(number__lte=count, expires_at__lt=now)
+        .exclude(number=first)
+        .values_list("number", flat=True)
+    )
+    random.shuffle(free)
+    for number in free:
+        if _take(number, now, lease):
             return number
     return None
 
@@ -49,9 +66,13 @@ def provider_slot():
         if time.monotonic() > deadline:
             # Surfaces like the provider's own concurrency error, and is retried the same way.
             raise bigmodel.RateLimited("All provider slots stayed busy", code="slots")
-        time.sleep(random.uniform(0.02, 0.1))
+        with _released:
+            # Woken at once when a thread of this process frees a slot; others are noticed by polling.
+            _released.wait(timeout=random.uniform(0.02, 0.1))
         number = _try_take(count, lease)
     try:
         yield
     finally:
         ProviderSlot.objects.filter(number=number).update(expires_at=FREE)
+        with _released:
+            _released.notify()

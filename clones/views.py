@@ -1,5 +1,6 @@
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -48,7 +49,15 @@ def gallery(request):
     page = Paginator(clones, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
+    context = {
+        "page": page,
+        "filters": filters,
+        "query": query.urlencode(),
+        # The cards are the same for every anonymous visitor: rendered once per GALLERY_CACHE_SECONDS, so
+        # a clone made public or hidden shows or goes within that time. Signed-in people see it at once.
+        "cache_seconds": 0 if request.user.is_authenticated else settings.GALLERY_CACHE_SECONDS,
+    }
+    return render(request, "clones/gallery.html", context)
 
 
 @login_required

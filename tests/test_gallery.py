@@ -1,7 +1,11 @@
 """The public gallery: newest first, paginated, searchable, filterable, with a constant query count."""
 
+import re
+
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -60,3 +64,26 @@ def test_deleting_clones_leave_the_gallery(client, make_clone):
     (clone,) = make_public(make_clone, 1)
     Clone.objects.filter(pk=clone.pk).update(deletion_requested_at="2026-01-01T00:00Z")
     assert "Voice 000" not in client.get(reverse("clones:gallery")).text
+
+
+def test_anonymous_visitors_share_briefly_cached_cards_with_their_own_csrf_token(client, make_clone, user, settings):
+    settings.GALLERY_CACHE_SECONDS = 60
+    cache.clear()
+    make_public(make_clone, 1)
+    gallery = reverse("clones:gallery")
+    assert "Voice 000" in client.get(gallery).text  # rendered, and kept
+    make_clone(name="Brand new", visibility="public")
+
+    visitor = Client(enforce_csrf_checks=True)
+    page = visitor.get(gallery).text
+    assert "Voice 000" in page and "Brand new" not in page  # the kept cards
+    # The page around them is this visitor's own: its language form's token passes the CSRF check.
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    switched = visitor.post(reverse("set_language"), {"language": "zh-hans", "next": "/", "csrfmiddlewaretoken": token})
+    assert switched.status_code == 302
+    assert "Brand new" in visitor.get(gallery).text  # another language: other cards
+    assert "Brand new" in client.get(gallery + "?q=brand").text  # another search: other cards
+
+    client.force_login(user)
+    assert "Brand new" in client.get(gallery).text  # signed-in people always get fresh cards
+    cache.clear()

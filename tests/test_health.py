@@ -17,15 +17,14 @@ def test_healthy_when_database_broker_and_storage_answer(client):
     }
 
 
-def test_unavailable_when_the_broker_is_down_without_saying_where_it_is(client):
+def test_unavailable_when_the_broker_is_down_without_saying_where_it_is(client, monkeypatch):
     from voiceclone_site.celery import app
 
-    working_broker = app.conf.broker_url
-    app.conf.broker_url = "redis://:broker-secret@127.0.0.1:9/0"
-    try:
-        response = client.get("/health/")
-    finally:
-        app.conf.broker_url = working_broker
+    down = "redis://:broker-secret@127.0.0.1:9/0"
+    monkeypatch.setattr(app.conf, "broker_url", down)
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI's Redis pass sets it).
+    monkeypatch.setenv("CELERY_BROKER_URL", down)
+    response = client.get("/health/")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"

@@ -58,13 +58,22 @@ def gunicorn_url(tmp_path):
     assert '"GET /health/ HTTP/1.1" 200' in access_log
 
 
-def test_gunicorn_serves_health_pages_and_static_files(gunicorn_url):
+def test_gunicorn_serves_health_pages_static_files_and_audio(gunicorn_url, make_clone):
     health = requests.get(gunicorn_url + "/health/", timeout=5)
     assert health.status_code == 200 and health.json()["status"] == "ok"
     gallery = requests.get(gunicorn_url + "/", headers={"host": "localhost"}, timeout=5)
     assert gallery.status_code == 200 and "Voice gallery" in gallery.text
     css = requests.get(gunicorn_url + "/static/clones/site.css", timeout=5)
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+    # Audio through the access-checked view under gunicorn: exactly the range asked for.
+    audio = bytes(range(256)) * 400
+    clone = make_clone(visibility="public", preview=audio)
+    ranged = requests.get(gunicorn_url + clone.preview_url, headers={"range": "bytes=1000-66535"}, timeout=5)
+    assert ranged.status_code == 206 and ranged.headers["content-range"] == f"bytes 1000-66535/{len(audio)}"
+    assert ranged.content == audio[1000:66536]
+    whole = requests.get(gunicorn_url + clone.preview_url, timeout=5)
+    assert whole.status_code == 200 and whole.content == audio
 
 
 def test_procfile_runs_web_worker_and_beat():

@@ -129,6 +129,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+# Keep connections between requests and tasks: opening one to PostgreSQL (a new server process)
+# costs more than most of our requests. Checked before reuse, so a restarted server is no problem.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker write to the same file: WAL lets readers and one writer
     # work side by side, IMMEDIATE transactions queue writers instead of failing with "locked".
@@ -196,6 +200,11 @@ STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Django's cache: in each process by default; CACHE_URL=redis://host:6379/1 shares it between machines.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# How long anonymous visitors may be shown the same rendered gallery page (0: render every time).
+GALLERY_CACHE_SECONDS = env.int("GALLERY_CACHE_SECONDS", default=10)
 
 # Celery. The default broker is kombu's filesystem transport: a folder, no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")

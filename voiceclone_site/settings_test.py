@@ -22,6 +22,8 @@ STORAGES = {
     "default": STORAGES["default"],  # noqa: F405  (the S3 tests switch it, and their worker, to a bucket)
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Pages always rendered afresh, so one test's page is never another's (tests/test_gallery.py turns it on).
+GALLERY_CACHE_SECONDS = 0
 CLONE_RETRY_BASE_DELAY = 0.05
 CLONE_RETRY_MAX_DELAY = 0.5
 # No collectstatic before tests: whitenoise serves straight from the app and project folders.
