@@ -1,6 +1,5 @@
 import io
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,6 +21,7 @@ from clones.audio import (
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
 from clones.http import audio_response
 from clones.models import Clone, Utterance
+from clones.pagecache import cache_for_anonymous
 from clones.submissions import submit_clone, submit_speech
 
 GALLERY_PAGE_SIZE = 24
@@ -43,21 +43,16 @@ def _shared_clone(request, token):
 
 
 @require_GET
+# Anonymous visitors all see the same page: rendered once per GALLERY_CACHE_SECONDS, so a clone made
+# public or hidden shows or goes within that time. Signed-in people always get a fresh page.
+@cache_for_anonymous("GALLERY_CACHE_SECONDS")
 def gallery(request):
     filters = GalleryFilterForm(request.GET)
     clones = filters.filter(Clone.objects.gallery()).select_related("owner").prefetch_related("tags")
     page = Paginator(clones, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {
-        "page": page,
-        "filters": filters,
-        "query": query.urlencode(),
-        # The cards are the same for every anonymous visitor: rendered once per GALLERY_CACHE_SECONDS, so
-        # a clone made public or hidden shows or goes within that time. Signed-in people see it at once.
-        "cache_seconds": 0 if request.user.is_authenticated else settings.GALLERY_CACHE_SECONDS,
-    }
-    return render(request, "clones/gallery.html", context)
+    return render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
 
 
 @login_required
