@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -108,9 +109,16 @@ def status(request, uuid):
             "failure_reason": str(clone.failure_reason),
             "steps": [{"status": s["status"], "done": s["done"], "current": s["current"]} for s in clone.steps()],
             "preview_url": clone.preview_url if clone.is_ready else None,
+            # Drawn by the page the moment the clone is ready, as a reload would show it.
+            "preview_waveform": _preview_waveform(clone) if clone.is_ready else "",
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _preview_waveform(clone):
+    context = {"peaks": clone.preview_peaks, "class": "preview", "label": _("Waveform of the preview")}
+    return render_to_string("clones/_waveform.html", context)
 
 
 def _preview_response(request, clone):

@@ -51,6 +51,7 @@ def test_clone_a_voice_and_follow_its_progress(page, live_server, sandbox, celer
     assert page.locator("li.current", has_text="Cloning voice").is_visible()
     page.locator("#status-label", has_text="Ready").wait_for(timeout=60_000)
     page.locator("#preview-audio").wait_for(state="visible")
+    assert page.locator("svg.waveform.preview rect").count() > 50  # the preview's waveform, drawn at once
     assert wait_for_playable_audio(page) > 0.5
 
 

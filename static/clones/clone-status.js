@@ -22,6 +22,9 @@
     if (state.preview_url) {
       var audio = document.getElementById("preview-audio");
       if (!audio.getAttribute("src")) audio.src = state.preview_url;
+      if (state.preview_waveform && !document.querySelector(".waveform.preview")) {
+        audio.insertAdjacentHTML("beforebegin", state.preview_waveform); // our own template, no script
+      }
       document.getElementById("player").hidden = false;
       var speech = document.getElementById("speech");
       if (speech) speech.hidden = false;
