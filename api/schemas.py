@@ -37,6 +37,33 @@ class CloneLinks(Schema):
     share: str | None = Field(description="The share link, unless the clone is private.")
 
 
+class Advice(Schema):
+    code: str = Field(description="clipped, too_loud, too_quiet, background_noise, too_short_speech, little_speech, "
+                      "trimmed or good.")  # fmt: skip
+    level: Literal["info", "warning", "error"]
+    message: str = Field(description="For people, in the language of Accept-Language.")
+
+
+class SampleQuality(Schema):
+    """What intake measured on the sample, as the clone page shows it."""
+
+    format: str = Field(description="What was uploaded: wav, mp3, m4a, mp4, aac, ogg, opus, webm, flac or aiff.")
+    duration: float = Field(description="Seconds of the upload.")
+    sample_rate: int
+    channels: int
+    kept_start: float = Field(description="Where the uploaded 30 s (at most) start in the recording, in seconds.")
+    kept_duration: float
+    trimmed: bool
+    speech_duration: float = Field(description="Seconds of voice activity in what was kept.")
+    loudness_lufs: float
+    peak_dbfs: float
+    clipping_percent: float
+    noise_floor_dbfs: float
+    snr_db: float
+    verdict: Literal["good", "fair", "poor"]
+    advice: list[Advice]
+
+
 class CloneOut(Schema):
     uuid: UUID
     name: str
@@ -50,6 +77,7 @@ class CloneOut(Schema):
     transcript: str
     preview_text: str
     sample_duration: float | None = Field(description="Seconds.")
+    quality: SampleQuality | None = Field(description="The sample's quality report (none for imported voices).")
     voice_name: str = Field(description="The voice's name at the provider.")
     voice_id: str | None = Field(description="The provider's voice id, once cloned.")
     preview_file_id: str | None = Field(description="The provider's file id of the preview, once cloned.")

@@ -18,7 +18,7 @@ from api.auth import TokenAuth
 from api.errors import ApiError, form_invalid, install_handlers, not_found, quota_exceeded
 from api.parser import StrictJSONParser
 from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
-from clones.audio import PROVIDER_FORMATS
+from clones.audio import PROVIDER_FORMATS, advice_messages
 from clones.forms import CloneForm, SpeechForm
 from clones.http import audio_response
 from clones.models import Clone, Utterance
@@ -85,6 +85,7 @@ def _clone_out(request, clone):
         "transcript": clone.transcript,
         "preview_text": clone.preview_text,
         "sample_duration": clone.sample_duration,
+        "quality": {**clone.quality, "advice": advice_messages(clone.quality)} if clone.quality else None,
         "voice_name": clone.voice_name,
         "voice_id": clone.voice_id or None,
         "preview_file_id": clone.preview_file_id or None,

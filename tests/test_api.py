@@ -59,6 +59,10 @@ def test_create_poll_preview_speak_and_delete(api, sandbox, celery_worker):
     clone = created.json()
     assert clone["status"] == "queued" and clone["finished"] is False and clone["tags"] == ["calm", "narrator"]
     assert created["Location"] == clone["links"]["url"]
+    quality = clone["quality"]  # the sample's report, as the clone page shows it
+    assert quality["format"] == "wav" and quality["trimmed"] is False
+    assert quality["kept_duration"] == clone["sample_duration"] and quality["verdict"] in ("good", "fair", "poor")
+    assert quality["advice"] and all(advice["message"] for advice in quality["advice"])
 
     def finished():
         state = api.get(clone["links"]["url"]).json()
