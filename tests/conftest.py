@@ -219,17 +219,23 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="en-US")
+@contextlib.contextmanager
+def csp_checked_page(browser, locale="en-US"):
+    """A page in a fresh context; on leaving, fails if the page broke its own Content-Security-Policy."""
+    context = browser.new_context(locale=locale)
     page = context.new_page()
     page.set_default_timeout(30_000)
     console_errors = []
     page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
     yield page
     context.close()
-    # Our pages must work under their own Content-Security-Policy.
     assert not [text for text in console_errors if "Content Security Policy" in text], console_errors
+
+
+@pytest.fixture
+def page(browser):
+    with csp_checked_page(browser) as page:
+        yield page
 
 
 def wait_until(predicate, timeout=30, interval=0.1):

@@ -10,6 +10,7 @@ from django.core import mail
 from django.urls import reverse
 
 from clones.models import Clone, Utterance
+from tests.conftest import csp_checked_page
 
 CATALOG = Path(__file__).resolve().parent.parent / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 CHINESE = {"accept-language": "zh-CN,zh;q=0.9,en;q=0.5"}
@@ -130,10 +131,9 @@ def test_missing_page_in_chinese(client):
 def test_clone_page_in_a_chinese_browser_and_switching_to_english(browser, live_server, client, user, make_clone):
     clone = make_clone(name="晨读的声音", voice_id="3af4deae-494f-5af1-82a9-0643d4dba0ad")
     client.force_login(user)
-    context = browser.new_context(locale="zh-CN")  # Chromium sends Accept-Language: zh-CN
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-    try:
-        page = context.new_page()
+    session = {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
+    with csp_checked_page(browser, locale="zh-CN") as page:  # Chromium sends Accept-Language: zh-CN
+        page.context.add_cookies([session])
         page.goto(f"{live_server.url}{clone.get_absolute_url()}")
         assert page.locator("html").get_attribute("lang") == "zh-hans"
         assert page.get_by_role("heading", name="晨读的声音").is_visible()
@@ -156,5 +156,3 @@ def test_clone_page_in_a_chinese_browser_and_switching_to_english(browser, live_
         page.goto(f"{live_server.url}{reverse('clones:mine')}")
         assert page.get_by_role("heading", name="My clones").is_visible()
         assert page.locator("html").get_attribute("lang") == "en"
-    finally:
-        context.close()

@@ -8,7 +8,7 @@ import pytest
 
 from clones.models import Clone
 from sandbox import voice
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, wait_until
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, csp_checked_page, wait_until
 from tests.test_browser import log_in, wait_for_js, wait_for_playable_audio
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.worker]
@@ -46,14 +46,8 @@ def microphone_browser(browser, tmp_path_factory):
 
 @pytest.fixture
 def mic_page(microphone_browser):
-    context = microphone_browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    console_errors = []
-    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
-    yield page
-    context.close()
-    assert not [text for text in console_errors if "Content Security Policy" in text], console_errors
+    with csp_checked_page(microphone_browser) as page:
+        yield page
 
 
 def level_meter_widths(page, seconds=1.5):
