@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -73,9 +74,16 @@ class CloneForm(forms.ModelForm):
     def __init__(self, *args, owner, upload_too_large=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
-        if upload_too_large:
-            # The upload handler stopped reading the file, so the field arrives empty: say why.
-            self.fields["sample"].error_messages["required"] = upload_too_large_message()
+        self.upload_too_large = upload_too_large
+
+    def full_clean(self):
+        if self.is_bound and self.upload_too_large:
+            # The upload handler stopped reading the request: the file, and maybe the fields sent with
+            # it, never arrived. Say why, and only that.
+            self._errors, self.cleaned_data = ErrorDict(), {}
+            self.add_error("sample", upload_too_large_message())
+            return
+        super().full_clean()
 
     def clean_preview_text(self):
         text = self.cleaned_data["preview_text"].strip()

@@ -76,6 +76,20 @@ def test_oversized_upload_is_stopped_while_streaming(client, user, settings):
     assert Clone.objects.count() == 0
 
 
+def test_far_too_large_upload_is_refused_unread_with_only_that_said(client, user, settings):
+    settings.SAMPLE_MAX_BYTES = 50_000
+    client.force_login(user)
+    response = client.post(
+        reverse("clones:create"),
+        {"name": "Big", "preview_text": "Hi.", "language": "en", "visibility": "private", "consent": "on",
+         "sample": SimpleUploadedFile("big.wav", wav_bytes(20))},  # 640 KB: over the limit by its Content-Length
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["sample"]  # the other fields were never read: no noise
+    assert "The file is larger than the limit of 48.8\xa0KB." in response.text
+    assert Clone.objects.count() == 0
+
+
 def test_user_text_is_escaped_everywhere(client, make_clone, user):
     clone = make_clone(name="<script>alert(1)</script>", visibility="public")
     for url in (reverse("clones:gallery"), clone.get_absolute_url(), clone.get_share_url()):
