@@ -6,95 +6,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="Clone",
+            name='Clone',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ("name", models.CharField(max_length=100, verbose_name="name")),
-                (
-                    "voice_name",
-                    models.CharField(
-                        default=clones.models.new_voice_name,
-                        editable=False,
-                        max_length=64,
-                        unique=True,
-                        verbose_name="provider voice name",
-                    ),
-                ),
-                ("provider_model", models.CharField(max_length=64, verbose_name="clone model")),
-                (
-                    "sample",
-                    models.FileField(
-                        max_length=200, upload_to=clones.models.sample_upload_to, verbose_name="voice sample"
-                    ),
-                ),
-                ("sample_format", models.CharField(editable=False, max_length=8)),
-                ("sample_duration", models.FloatField(editable=False, null=True, verbose_name="sample duration (s)")),
-                ("transcript", models.TextField(blank=True, verbose_name="transcript of the sample")),
-                ("preview_text", models.TextField(verbose_name="preview text")),
-                ("sample_file_id", models.CharField(blank=True, max_length=200, verbose_name="sample file id")),
-                (
-                    "voice_id",
-                    models.CharField(blank=True, db_index=True, max_length=200, verbose_name="provider voice id"),
-                ),
-                ("preview_file_id", models.CharField(blank=True, max_length=200, verbose_name="preview file id")),
-                (
-                    "preview_audio",
-                    models.FileField(
-                        blank=True, upload_to=clones.models.preview_upload_to, verbose_name="preview audio"
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("queued", "Queued"),
-                            ("uploading", "Uploading sample"),
-                            ("cloning", "Cloning voice"),
-                            ("fetching_preview", "Fetching preview"),
-                            ("ready", "Ready"),
-                            ("failed", "Failed"),
-                        ],
-                        default="queued",
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "error_kind",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("unavailable", "Service unavailable"),
-                            ("account", "Provider account problem"),
-                            ("rejected", "Rejected by the provider"),
-                            ("content", "Content policy"),
-                            ("internal", "Internal error"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("error_code", models.CharField(blank=True, max_length=32, verbose_name="provider error code")),
-                ("error_message", models.TextField(blank=True, verbose_name="provider error message")),
-                ("request_id", models.CharField(blank=True, max_length=64, verbose_name="last request id")),
-                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
-                ("clone_requested_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("lease_expires_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
-                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
-                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('name', models.CharField(max_length=100, verbose_name='name')),
+                ('voice_name', models.CharField(default=clones.models.new_voice_name, editable=False, max_length=64, unique=True, verbose_name='provider voice name')),
+                ('provider_model', models.CharField(max_length=64, verbose_name='clone model')),
+                ('sample', models.FileField(max_length=200, upload_to=clones.models.sample_upload_to, verbose_name='voice sample')),
+                ('sample_format', models.CharField(editable=False, max_length=8)),
+                ('sample_duration', models.FloatField(editable=False, null=True, verbose_name='sample duration (s)')),
+                ('transcript', models.TextField(blank=True, verbose_name='transcript of the sample')),
+                ('preview_text', models.TextField(verbose_name='preview text')),
+                ('sample_file_id', models.CharField(blank=True, max_length=200, verbose_name='sample file id')),
+                ('voice_id', models.CharField(blank=True, db_index=True, max_length=200, verbose_name='provider voice id')),
+                ('preview_file_id', models.CharField(blank=True, max_length=200, verbose_name='preview file id')),
+                ('preview_audio', models.FileField(blank=True, upload_to=clones.models.preview_upload_to, verbose_name='preview audio')),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('uploading', 'Uploading sample'), ('cloning', 'Cloning voice'), ('fetching_preview', 'Fetching preview'), ('ready', 'Ready'), ('failed', 'Failed')], default='queued', max_length=20, verbose_name='status')),
+                ('error_kind', models.CharField(blank=True, choices=[('unavailable', 'Service unavailable'), ('account', 'Provider account problem'), ('rejected', 'Rejected by the provider'), ('content', 'Content policy'), ('internal', 'Internal error')], max_length=20)),
+                ('error_code', models.CharField(blank=True, max_length=32, verbose_name='provider error code')),
+                ('error_message', models.TextField(blank=True, verbose_name='provider error message')),
+                ('request_id', models.CharField(blank=True, max_length=64, verbose_name='last request id')),
+                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
+                ('clone_requested_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('lease_expires_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
+                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
             ],
             options={
-                "verbose_name": "voice clone",
-                "verbose_name_plural": "voice clones",
-                "ordering": ["-created_at"],
+                'verbose_name': 'voice clone',
+                'verbose_name_plural': 'voice clones',
+                'ordering': ['-created_at'],
             },
         ),
     ]

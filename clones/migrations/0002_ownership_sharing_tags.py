@@ -6,93 +6,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("clones", "0001_initial"),
+        ('clones', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Tag",
+            name='Tag',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("name", models.CharField(max_length=40, unique=True, verbose_name="name")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=40, unique=True, verbose_name='name')),
             ],
             options={
-                "verbose_name": "tag",
-                "verbose_name_plural": "tags",
-                "ordering": ["name"],
+                'verbose_name': 'tag',
+                'verbose_name_plural': 'tags',
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="clone",
-            name="consent_at",
-            field=models.DateTimeField(editable=False, null=True, verbose_name="consent given"),
+            model_name='clone',
+            name='consent_at',
+            field=models.DateTimeField(editable=False, null=True, verbose_name='consent given'),
         ),
         migrations.AddField(
-            model_name="clone",
-            name="consent_by",
-            field=models.ForeignKey(
-                editable=False,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='clone',
+            name='consent_by',
+            field=models.ForeignKey(editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="clone",
-            name="deletion_requested_at",
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="deletion requested"),
+            model_name='clone',
+            name='deletion_requested_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='deletion requested'),
         ),
         migrations.AddField(
-            model_name="clone",
-            name="language",
-            field=models.CharField(
-                choices=[("zh", "Chinese"), ("en", "English"), ("other", "Other")],
-                default="en",
-                max_length=8,
-                verbose_name="language",
-            ),
+            model_name='clone',
+            name='language',
+            field=models.CharField(choices=[('zh', 'Chinese'), ('en', 'English'), ('other', 'Other')], default='en', max_length=8, verbose_name='language'),
         ),
         migrations.AddField(
-            model_name="clone",
-            name="owner",
-            field=models.ForeignKey(
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="clones",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="owner",
-            ),
+            model_name='clone',
+            name='owner',
+            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='clones', to=settings.AUTH_USER_MODEL, verbose_name='owner'),
         ),
         migrations.AddField(
-            model_name="clone",
-            name="share_token",
+            model_name='clone',
+            name='share_token',
             field=models.CharField(editable=False, max_length=64, null=True),
         ),
         migrations.AddField(
-            model_name="clone",
-            name="visibility",
-            field=models.CharField(
-                choices=[
-                    ("private", "Private: only you"),
-                    ("unlisted", "Unlisted: anyone with the link"),
-                    ("public", "Public: listed in the gallery"),
-                ],
-                db_index=True,
-                default="private",
-                max_length=10,
-                verbose_name="visibility",
-            ),
+            model_name='clone',
+            name='visibility',
+            field=models.CharField(choices=[('private', 'Private: only you'), ('unlisted', 'Unlisted: anyone with the link'), ('public', 'Public: listed in the gallery')], db_index=True, default='private', max_length=10, verbose_name='visibility'),
         ),
         migrations.AddField(
-            model_name="clone",
-            name="tags",
-            field=models.ManyToManyField(blank=True, related_name="clones", to="clones.tag", verbose_name="tags"),
+            model_name='clone',
+            name='tags',
+            field=models.ManyToManyField(blank=True, related_name='clones', to='clones.tag', verbose_name='tags'),
         ),
         migrations.AddIndex(
-            model_name="clone",
-            index=models.Index(fields=["visibility", "status", "-created_at"], name="gallery_idx"),
+            model_name='clone',
+            index=models.Index(fields=['visibility', 'status', '-created_at'], name='gallery_idx'),
         ),
     ]

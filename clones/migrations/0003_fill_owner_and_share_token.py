@@ -21,8 +21,5 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("clones", "0002_ownership_sharing_tags"),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-    ]
+    dependencies = [("clones", "0002_ownership_sharing_tags"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
     operations = [migrations.RunPython(fill, migrations.RunPython.noop)]

@@ -7,25 +7,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("clones", "0003_fill_owner_and_share_token"),
+        ('clones', '0003_fill_owner_and_share_token'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="clone",
-            name="owner",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="clones",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="owner",
-            ),
+            model_name='clone',
+            name='owner',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clones', to=settings.AUTH_USER_MODEL, verbose_name='owner'),
         ),
         migrations.AlterField(
-            model_name="clone",
-            name="share_token",
+            model_name='clone',
+            name='share_token',
             field=models.CharField(default=clones.models.new_share_token, editable=False, max_length=64, unique=True),
         ),
     ]

@@ -8,123 +8,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("clones", "0004_owner_and_share_token_required"),
+        ('clones', '0004_owner_and_share_token_required'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="clone",
-            name="allow_public_speech",
-            field=models.BooleanField(
-                default=False,
-                help_text="Applies only while the clone is public; people must be logged in to make it speak.",
-                verbose_name="anyone who can see it may make it speak",
-            ),
+            model_name='clone',
+            name='allow_public_speech',
+            field=models.BooleanField(default=False, help_text='Applies only while the clone is public; people must be logged in to make it speak.', verbose_name='anyone who can see it may make it speak'),
         ),
         migrations.AddField(
-            model_name="clone",
-            name="gone_at",
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="gone at the provider"),
+            model_name='clone',
+            name='gone_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='gone at the provider'),
         ),
         migrations.AlterField(
-            model_name="clone",
-            name="sample",
-            field=models.FileField(
-                blank=True, max_length=200, upload_to=clones.models.sample_upload_to, verbose_name="voice sample"
-            ),
+            model_name='clone',
+            name='sample',
+            field=models.FileField(blank=True, max_length=200, upload_to=clones.models.sample_upload_to, verbose_name='voice sample'),
         ),
         migrations.AlterField(
-            model_name="clone",
-            name="sample_format",
+            model_name='clone',
+            name='sample_format',
             field=models.CharField(blank=True, editable=False, max_length=8),
         ),
         migrations.CreateModel(
-            name="Utterance",
+            name='Utterance',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                (
-                    "system_voice",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("tongtong", "Tongtong (default)"),
-                            ("chuichui", "Chuichui"),
-                            ("xiaochen", "Xiaochen"),
-                            ("jam", "Jam"),
-                            ("kazi", "Kazi"),
-                            ("douji", "Douji"),
-                            ("luodo", "Luodo"),
-                        ],
-                        max_length=20,
-                        verbose_name="system voice",
-                    ),
-                ),
-                ("text", models.TextField(verbose_name="text")),
-                ("speed", models.FloatField(default=1.0, verbose_name="speed")),
-                ("volume", models.FloatField(default=1.0, verbose_name="volume")),
-                (
-                    "audio",
-                    models.FileField(blank=True, upload_to=clones.models.utterance_upload_to, verbose_name="audio"),
-                ),
-                ("duration", models.FloatField(blank=True, null=True, verbose_name="duration (s)")),
-                ("parts", models.PositiveSmallIntegerField(default=0, verbose_name="parts")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("queued", "Queued"),
-                            ("speaking", "Speaking"),
-                            ("ready", "Ready"),
-                            ("failed", "Failed"),
-                        ],
-                        default="queued",
-                        max_length=20,
-                        verbose_name="status",
-                    ),
-                ),
-                ("error_code", models.CharField(blank=True, max_length=32, verbose_name="provider error code")),
-                ("error_message", models.TextField(blank=True, verbose_name="provider error message")),
-                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
-                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
-                (
-                    "clone",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="utterances",
-                        to="clones.clone",
-                        verbose_name="clone",
-                    ),
-                ),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="utterances",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="owner",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('system_voice', models.CharField(blank=True, choices=[('tongtong', 'Tongtong (default)'), ('chuichui', 'Chuichui'), ('xiaochen', 'Xiaochen'), ('jam', 'Jam'), ('kazi', 'Kazi'), ('douji', 'Douji'), ('luodo', 'Luodo')], max_length=20, verbose_name='system voice')),
+                ('text', models.TextField(verbose_name='text')),
+                ('speed', models.FloatField(default=1.0, verbose_name='speed')),
+                ('volume', models.FloatField(default=1.0, verbose_name='volume')),
+                ('audio', models.FileField(blank=True, upload_to=clones.models.utterance_upload_to, verbose_name='audio')),
+                ('duration', models.FloatField(blank=True, null=True, verbose_name='duration (s)')),
+                ('parts', models.PositiveSmallIntegerField(default=0, verbose_name='parts')),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('speaking', 'Speaking'), ('ready', 'Ready'), ('failed', 'Failed')], default='queued', max_length=20, verbose_name='status')),
+                ('error_code', models.CharField(blank=True, max_length=32, verbose_name='provider error code')),
+                ('error_message', models.TextField(blank=True, verbose_name='provider error message')),
+                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
+                ('clone', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='utterances', to='clones.clone', verbose_name='clone')),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='utterances', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
             ],
             options={
-                "verbose_name": "utterance",
-                "verbose_name_plural": "utterances",
-                "ordering": ["-created_at"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("clone__isnull", False), ("system_voice", "")),
-                            models.Q(("clone__isnull", True), models.Q(("system_voice", ""), _negated=True)),
-                            _connector="OR",
-                        ),
-                        name="utterance_has_one_voice",
-                    )
-                ],
+                'verbose_name': 'utterance',
+                'verbose_name_plural': 'utterances',
+                'ordering': ['-created_at'],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('clone__isnull', False), ('system_voice', '')), models.Q(('clone__isnull', True), models.Q(('system_voice', ''), _negated=True)), _connector='OR'), name='utterance_has_one_voice')],
             },
         ),
     ]

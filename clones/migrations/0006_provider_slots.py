@@ -4,16 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("clones", "0005_speech_reconcile"),
+        ('clones', '0005_speech_reconcile'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ProviderSlot",
+            name='ProviderSlot',
             fields=[
-                ("number", models.PositiveSmallIntegerField(primary_key=True, serialize=False)),
-                ("expires_at", models.DateTimeField()),
+                ('number', models.PositiveSmallIntegerField(primary_key=True, serialize=False)),
+                ('expires_at', models.DateTimeField()),
             ],
         ),
     ]

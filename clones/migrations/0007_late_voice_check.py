@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("clones", "0006_provider_slots"),
+        ('clones', '0006_provider_slots'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="clone",
-            name="late_voice_checked_at",
+            model_name='clone',
+            name='late_voice_checked_at',
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]
