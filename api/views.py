@@ -18,7 +18,7 @@ from api.auth import TokenAuth
 from api.errors import ApiError, form_invalid, install_handlers, not_found, quota_exceeded
 from api.parser import StrictJSONParser
 from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
-from clones.audio import PROVIDER_FORMATS, advice_messages
+from clones.audio import advice_messages
 from clones.forms import CloneForm, SpeechForm
 from clones.http import audio_response
 from clones.models import Clone, Utterance
@@ -179,8 +179,7 @@ def clone_preview(request, uuid: UUID):
     clone = _clone(request, uuid)
     if not clone.preview_audio:
         raise not_found(_("This clone has no preview audio yet."))
-    extension = clone.preview_audio.name.rsplit(".", 1)[-1]
-    return audio_response(request, clone.preview_audio, PROVIDER_FORMATS.get(extension), public=False)
+    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=False)
 
 
 @api.post(

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clones import bigmodel
-from clones.audio import AudioError, advice_messages, decode_mono, join_speech, peaks, sniff_format
+from clones.audio import PROVIDER_FORMATS, AudioError, advice_messages, decode_mono, join_speech, peaks, sniff_format
 from clones.text import split_text
 
 logger = logging.getLogger(__name__)
@@ -227,6 +227,11 @@ class Clone(models.Model):
 
     def get_absolute_url(self):
         return reverse("clones:detail", args=[self.uuid])
+
+    @property
+    def preview_content_type(self):
+        """The stored preview's type, from the extension we gave it when we sniffed its bytes."""
+        return PROVIDER_FORMATS.get(self.preview_audio.name.rsplit(".", 1)[-1])
 
     @property
     def preview_url(self):

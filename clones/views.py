@@ -124,9 +124,8 @@ def _preview_waveform(clone):
 def _preview_response(request, clone):
     if not clone.preview_audio:
         raise Http404
-    extension = clone.preview_audio.name.rsplit(".", 1)[-1]
     public = clone.visibility == Clone.Visibility.PUBLIC
-    return audio_response(request, clone.preview_audio, PROVIDER_FORMATS.get(extension), public=public)
+    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=public)
 
 
 @require_GET
