@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -80,8 +80,12 @@ def charge(user, kind, amount):
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     now = timezone.now()
     spent = Usage.objects.filter(user=user, kind=kind)
-    recent = spent.filter(created_at__gte=now - timedelta(minutes=1)).order_by("created_at")
-    count, allowed = recent.count(), settings.RATE_LIMIT_PER_MINUTE
+    minute_ago, day_ago = now - timedelta(minutes=1), now - timedelta(days=1)
+    recent = spent.filter(created_at__gte=minute_ago).order_by("created_at")
+    today = spent.filter(created_at__gte=day_ago)
+    # One pass over the day's ledger for both limits: every submission runs this under the lock.
+    totals = today.aggregate(count=Count("pk", filter=Q(created_at__gte=minute_ago)), used=Sum("amount"))
+    count, allowed = totals["count"], settings.RATE_LIMIT_PER_MINUTE
     if count >= allowed:
         # The request fits again once enough of the last minute's submissions have aged out.
         retry_after = (
@@ -92,8 +96,7 @@ def charge(user, kind, amount):
             code="rate_limited",
             retry_after=retry_after,
         )
-    today = spent.filter(created_at__gte=now - timedelta(days=1))
-    used = today.aggregate(total=Sum("amount"))["total"] or 0
+    used = totals["used"] or 0
     limit = _daily_limit(user, kind)
     if used + amount > limit:
         if kind == Usage.Kind.CLONE:

@@ -115,7 +115,8 @@ class CloneForm(forms.ModelForm):
         clone.original.save("original", self.original, save=False)  # named by original_upload_to
         clone.provider_model = settings.BIGMODEL_CLONE_MODEL
         clone.save()
-        clone.tags.set([Tag.objects.get_or_create(name=name)[0] for name in self.cleaned_data["tags"]])
+        if self.cleaned_data["tags"]:  # a new clone has none to replace
+            clone.tags.set([Tag.objects.get_or_create(name=name)[0] for name in self.cleaned_data["tags"]])
         return clone
 
 

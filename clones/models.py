@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
@@ -339,39 +339,53 @@ class Clone(models.Model):
             candidates = candidates.filter(deletion_requested_at__isnull=False)
         else:
             candidates = candidates.exclude(status__in=self.FINISHED).filter(deletion_requested_at__isnull=True)
-        taken = candidates.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).update(
-            lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-            started_at=Coalesce("started_at", now),
-        )
+        updates = {
+            "lease_expires_at": now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
+            "attempts": F("attempts") + 1,
+            "started_at": Coalesce("started_at", now),
+        }
+        if not for_deletion:
+            updates["status"] = self._status_of_next_step()
+        taken = candidates.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).update(**updates)
         if taken:
             self.refresh_from_db()
         return bool(taken)
 
+    @classmethod
+    def _status_of_next_step(cls):
+        """The status naming the first step whose result the row lacks, as a database expression."""
+        return Case(
+            When(sample_file_id="", then=Value(cls.Status.UPLOADING)),
+            When(voice_id="", then=Value(cls.Status.CLONING)),
+            When(preview_audio="", then=Value(cls.Status.FETCHING_PREVIEW)),
+            default=F("status"),
+        )
+
     def release(self):
-        Clone.objects.filter(pk=self.pk).update(lease_expires_at=None)
+        if self.lease_expires_at is not None:  # the last step's save may have ended the lease already
+            Clone.objects.filter(pk=self.pk).update(lease_expires_at=None)
+            self.lease_expires_at = None
 
     def process(self, client):
+        """Upload, clone, preview. Each step makes one provider call and saves its result at once, in
+        the same statement as the status of the step that follows; a step whose result is saved is skipped."""
         self.upload_sample(client)
         self.create_voice(client)
         self.fetch_preview(client)
-        self.error_kind = self.error_code = self.error_message = ""
-        self.finished_at = timezone.now()
-        self._save_status(self.Status.READY, "finished_at", "error_kind", "error_code", "error_message")
+        if self.status != self.Status.READY:  # every step was done already, by an earlier attempt
+            self._save_step()
 
     def upload_sample(self, client):
         if self.sample_file_id:
             return
-        self._save_status(self.Status.UPLOADING)
         with self.sample.open("rb") as sample:
             uploaded = client.upload_file(sample, f"{self.voice_name}.{self.sample_format}")
         self.sample_file_id = uploaded.id
-        self.save(update_fields=["sample_file_id", "updated_at"])
+        self._save_step("sample_file_id")
 
     def create_voice(self, client):
         if self.voice_id:
             return
-        self._save_status(self.Status.CLONING)
         # An earlier attempt may have reached the provider and lost the answer: look before paying.
         if self.clone_requested_at and self._adopt_existing_voice(client):
             return
@@ -387,7 +401,7 @@ class Clone(models.Model):
             request_id=self.request_id,
         )
         self.voice_id, self.preview_file_id = result.voice, result.file_id
-        self.save(update_fields=["voice_id", "preview_file_id", "updated_at"])
+        self._save_step("voice_id", "preview_file_id")
 
     def _find_provider_voice(self, client):
         for voice in client.list_voices(voice_type="PRIVATE", voice_name=self.voice_name):
@@ -407,20 +421,19 @@ class Clone(models.Model):
             return False
         logger.info("clone=%s adopting provider voice found by name", self.pk)
         self.voice_id = voice.voice
-        self.save(update_fields=["voice_id", "updated_at"])
+        self._save_step("voice_id")
         return True
 
     def fetch_preview(self, client):
         if self.preview_audio:
             return
-        self._save_status(self.Status.FETCHING_PREVIEW)
         data = self._download_preview(client)
         audio_format = sniff_format(data)
         if audio_format is None:
             raise bigmodel.BadResponse("The preview the provider sent is not WAV or MP3 audio")
         self.preview_audio.save(f"{self.uuid}.{audio_format}", ContentFile(data), save=False)
         self.preview_peaks = _peaks_of(data)
-        self.save(update_fields=["preview_audio", "preview_peaks", "updated_at"])
+        self._save_step("preview_audio", "preview_peaks")
 
     def _download_preview(self, client):
         if self.preview_file_id:
@@ -495,6 +508,22 @@ class Clone(models.Model):
         self.status = status
         # Only the fields this step owns: a rename saved meanwhile by the web process must survive.
         self.save(update_fields=["status", "updated_at", *fields])
+
+    def _save_step(self, *fields):
+        """Save a step's result with the status of what comes next; after the last step, the clone is
+        ready and the worker's lease ends in the same statement."""
+        if not self.sample_file_id:
+            self._save_status(self.Status.UPLOADING, *fields)
+        elif not self.voice_id:
+            self._save_status(self.Status.CLONING, *fields)
+        elif not self.preview_audio:
+            self._save_status(self.Status.FETCHING_PREVIEW, *fields)
+        else:
+            self.error_kind = self.error_code = self.error_message = ""
+            self.finished_at = timezone.now()
+            self.lease_expires_at = None
+            self._save_status(self.Status.READY, *fields, "finished_at", "lease_expires_at", "error_kind",
+                              "error_code", "error_message")  # fmt: skip
 
 
 def _peaks_of(data):
