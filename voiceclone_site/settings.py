@@ -129,10 +129,25 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
-# Keep connections between requests and tasks: opening one to PostgreSQL (a new server process)
-# costs more than most of our requests. Checked before reuse, so a restarted server is no problem.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Connections are checked before reuse, so a restarted database server is no problem.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=True):
+    # Opening a PostgreSQL connection starts a server process (about 5 ms here), and Celery closes a
+    # task's connections after every task whatever CONN_MAX_AGE says. With Django's pool, "closing"
+    # hands the connection back to this process's pool instead. The pool opens connections only as
+    # threads need them, one per thread at most; the default ceiling covers the busiest process, a
+    # worker whose task threads each speak SPEECH_PARALLEL_PARTS parts at once (every part waits for
+    # its provider slot holding a connection), so no thread ever waits for the pool itself.
+    _busiest = env.int("WORKER_CONCURRENCY", default=8) * (1 + env.int("SPEECH_PARALLEL_PARTS", default=4))
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=_busiest),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
+    }
+else:
+    # Keep connections between requests (and, with CELERY_DB_REUSE_MAX unset, not between tasks).
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker write to the same file: WAL lets readers and one writer
     # work side by side, IMMEDIATE transactions queue writers instead of failing with "locked".
