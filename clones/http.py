@@ -42,6 +42,10 @@ def _byte_range(header, size):
 
 
 def _stream(fieldfile, start, length):
+    read_range = getattr(fieldfile.storage, "read_range", None)
+    if read_range is not None:  # an object store: fetch only the bytes asked for (clones/storage.py)
+        yield from read_range(fieldfile.name, start, length, CHUNK)
+        return
     with fieldfile.open("rb") as handle:
         handle.seek(start)
         while length > 0:

@@ -195,7 +195,7 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 STORAGE = env("STORAGE", default="filesystem")
 if STORAGE == "s3":
     _media_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "clones.storage.S3MediaStorage",  # django-storages' S3Storage that reads ranges
         "OPTIONS": {
             "bucket_name": env("S3_BUCKET"),
             "endpoint_url": env("S3_ENDPOINT_URL", default=None),
