@@ -3,13 +3,17 @@
 With the sandbox at zero added latency, each round times one clone through the app (the create
 form POSTed to gunicorn, a Celery worker on Redis taking it through upload, clone and preview,
 PostgreSQL holding the state) and the same three provider calls made directly by this script with
-plain `requests`, alternately, and reports medians, their ratio and the absolute overhead.
-See bench/README.md.
+plain `requests`, in turn, and reports medians, their ratio and the absolute overhead.
+
+A third variant, the floor, times the least a queued clone can do on the same stack: a view that
+stores the upload and writes the row, a task that makes the three calls and saves once (bench/urls.py,
+bench/tasks.py). It says how much of the overhead is the queue itself. See bench/README.md.
 
     .venv/bin/python bench/pipeline_overhead.py [--rounds 20] [--database-url ...] [--broker-url ...]
 """
 
 import argparse
+import itertools
 import re
 import sys
 import time
@@ -62,6 +66,28 @@ def submit_through_app(web, session, csrf, sample, n):
     return total, phases
 
 
+def submit_bare(web, session, csrf, sample, n):
+    """The floor: the same upload to bench/bare-clone/; the time until its task has saved the clone ready."""
+    from clones.models import Clone
+
+    started = time.time()
+    response = session.post(
+        f"{web}/bench/bare-clone/",
+        data={"csrfmiddlewaretoken": csrf, "name": f"Floor {n}", "preview_text": PREVIEW_TEXT},
+        files={"sample": ("sample.wav", sample, "audio/wav")},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text[:2000]
+    clone = stack.wait_until(
+        lambda: Clone.objects.filter(uuid=response.text, status=Clone.Status.READY).first(), 60, "the floor's clone"
+    )
+    return clone.finished_at.timestamp() - started, (
+        clone.created_at.timestamp() - started,
+        clone.started_at.timestamp() - clone.created_at.timestamp(),
+        clone.finished_at.timestamp() - clone.started_at.timestamp(),
+    )
+
+
 def direct_calls(api, sample):
     """The same three calls, made by a plain script: upload the sample, clone, fetch the preview."""
     headers = {"Authorization": "Bearer sandbox"}
@@ -104,8 +130,10 @@ def main():
     stack.empty_broker(args.broker_url)
 
     from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
+    from clones.audio import prepare_sample
     from clones.models import Clone
     from tests.samples import wav_bytes
 
@@ -126,33 +154,44 @@ def main():
         session.cookies.set("sessionid", login.cookies["sessionid"].value)
         assert session.get(f"{web}/clones/new/", timeout=10).status_code == 200
         csrf = session.cookies["csrftoken"]
-        app, direct, phases = [], [], []
+        times = {"app": [], "direct": [], "floor": []}
+        phases = {"app": [], "floor": []}
+        orders = list(itertools.permutations(times))
         for n in range(args.warmup + args.rounds):
             # A new recording each time, as in real use (the sandbox analyses a sample's pitch once).
-            sample, other = wav_bytes(5, f0=100 + 2 * n), wav_bytes(5, f0=101 + 2 * n)
-            # Alternate which goes first, so neither always runs on a machine the other just warmed.
-            if n % 2:
-                d = direct_calls(api, other)
-                a, p = submit_through_app(web, session, csrf, sample, n)
-            else:
-                a, p = submit_through_app(web, session, csrf, sample, n)
-                d = direct_calls(api, other)
-            if n >= args.warmup:
-                app.append(a)
-                direct.append(d)
-                phases.append(p)
+            samples = {name: wav_bytes(5, f0=100 + 3 * n + i) for i, name in enumerate(times)}
+            # The app sends the provider its normalized WAV of the recording; the direct script and the
+            # floor send the same kind of file, made here beforehand, so that all three make the same calls.
+            for name in ("direct", "floor"):
+                samples[name] = prepare_sample(SimpleUploadedFile("sample.wav", samples[name])).wav
+            # Take turns at going first, so no variant always runs on a machine another just warmed.
+            for name in orders[n % len(orders)]:
+                if name == "direct":
+                    result = direct_calls(api, samples[name])
+                else:
+                    submit = submit_through_app if name == "app" else submit_bare
+                    result, phase = submit(web, session, csrf, samples[name], n)
+                    if n >= args.warmup:
+                        phases[name].append(phase)
+                if n >= args.warmup:
+                    times[name].append(result)
     finally:
         for process in reversed(processes):
             process.stop()
 
-    a, d = stack.median(app), stack.median(direct)
-    web_ms, queue_ms, steps_ms = (stack.median([p[i] for p in phases]) * 1000 for i in range(3))
+    a, d, f = (stack.median(times[name]) for name in ("app", "direct", "floor"))
     print(f"{args.rounds} rounds after {args.warmup} warm-up, sandbox at zero added latency, "
           f"one worker ({args.worker_pool}, concurrency 1), Redis broker, PostgreSQL")  # fmt: skip
-    print(f"direct, three calls:  median {d * 1000:.1f} ms ({', '.join(f'{x * 1000:.0f}' for x in direct)})")
-    print(f"through the app:      median {a * 1000:.1f} ms ({', '.join(f'{x * 1000:.0f}' for x in app)})")
-    print(f"  of which: web request {web_ms:.1f} ms, to the worker {queue_ms:.1f} ms, steps {steps_ms:.1f} ms")
+    labels = {"direct": "direct, three calls", "app": "through the app", "floor": "the floor"}
+    for name, values in times.items():
+        print(f"{labels[name] + ':':21} median {stack.median(values) * 1000:.1f} ms "
+              f"({', '.join(f'{x * 1000:.0f}' for x in values)})")  # fmt: skip
+        if name in phases:
+            web_ms, queue_ms, steps_ms = (stack.median([p[i] for p in phases[name]]) * 1000 for i in range(3))
+            print(f"  of which: web request {web_ms:.1f} ms, to the worker {queue_ms:.1f} ms, "
+                  f"in the worker {steps_ms:.1f} ms")  # fmt: skip
     print(f"ratio app / direct: {a / d:.2f} (goal <= 1.2); overhead {1000 * (a - d):.1f} ms (goal < 100 ms)")
+    print(f"ratio floor / direct: {f / d:.2f}; the floor's overhead {1000 * (f - d):.1f} ms")
     if args.keep:
         print(f"logs and data kept in {data_dir}")
     else:

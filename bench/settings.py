@@ -9,3 +9,5 @@ ROOT_URLCONF = "bench.urls"
 BENCH_STATIC_DIR = DATA_DIR / "bench-static"
 BENCH_STATIC_DIR.mkdir(exist_ok=True)
 STATICFILES_DIRS = [*STATICFILES_DIRS, BENCH_STATIC_DIR]
+# bench/tasks.py: the floor that bench/pipeline_overhead.py compares the pipeline with.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
