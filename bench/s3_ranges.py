@@ -118,7 +118,8 @@ def main():
         a, b = statistics.median(times[whole, name]), statistics.median(times[ranged, name])
         fa, fb = statistics.median(per_request[whole, name]), statistics.median(per_request[ranged, name])
         print(f"{name}: {whole}: {a * 1000:.1f} ms, {fa / 1024:.0f} KB fetched a request; "
-              f"{ranged}: {b * 1000:.1f} ms, {fb / 1024:.0f} KB fetched; {a / b:.1f}x faster, {fa / fb:.0f}x fewer bytes")  # fmt: skip
+              f"{ranged}: {b * 1000:.1f} ms, {fb / 1024:.0f} KB fetched; "
+              f"{a / b:.1f}x faster, {fa / fb:.0f}x fewer bytes")  # fmt: skip
 
 
 if __name__ == "__main__":
