@@ -1,6 +1,6 @@
 """Benchmark: what the app adds to a clone, over the three provider calls it has to make anyway.
 
-With the sandbox at zero added latency, each round times one clone through the app (the create
+With the sandbox at zero added latency (or --latency), each round times one clone through the app (the create
 form POSTed to gunicorn, a Celery worker on Redis taking it through upload, clone and preview,
 PostgreSQL holding the state) and the same three provider calls made directly by this script with
 plain `requests`, in turn, and reports medians, their ratio and the absolute overhead.
@@ -9,7 +9,7 @@ A third variant, the floor, times the least a queued clone can do on the same st
 stores the upload and writes the row, a task that makes the three calls and saves once (bench/urls.py,
 bench/tasks.py). It says how much of the overhead is the queue itself. See bench/README.md.
 
-    .venv/bin/python bench/pipeline_overhead.py [--rounds 20] [--database-url ...] [--broker-url ...]
+    .venv/bin/python bench/pipeline_overhead.py [--rounds 20] [--latency 0] [--database-url ...] [--broker-url ...]
 """
 
 import argparse
@@ -120,6 +120,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--worker-pool", default="threads")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs, and say where")
     stack.add_arguments(parser)
     args = parser.parse_args()
@@ -145,7 +146,7 @@ def main():
 
     processes = []
     try:
-        processes.append(stack.start_sandbox(args, data_dir, latency=0))
+        processes.append(stack.start_sandbox(args, data_dir, latency=args.latency))
         processes.append(stack.start_gunicorn(args, env, data_dir, workers=2))
         processes.append(stack.start_worker(env, data_dir, concurrency=1, pool=args.worker_pool))
         web = f"http://127.0.0.1:{args.web_port}"
@@ -180,7 +181,7 @@ def main():
             process.stop()
 
     a, d, f = (stack.median(times[name]) for name in ("app", "direct", "floor"))
-    print(f"{args.rounds} rounds after {args.warmup} warm-up, sandbox at zero added latency, "
+    print(f"{args.rounds} rounds after {args.warmup} warm-up, sandbox latency {args.latency:g} s a call, "
           f"one worker ({args.worker_pool}, concurrency 1), Redis broker, PostgreSQL")  # fmt: skip
     labels = {"direct": "direct, three calls", "app": "through the app", "floor": "the floor"}
     for name, values in times.items():
