@@ -146,7 +146,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=30.0),
     }
 else:
-    # Keep connections between requests (and, with CELERY_DB_REUSE_MAX unset, not between tasks).
+    # Keep connections between requests (Celery still closes a task's connection after each task).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker write to the same file: WAL lets readers and one writer
