@@ -128,6 +128,13 @@ TEMPLATES = [
     },
 ]
 
+# Speech: long texts are split into parts of at most 1024 characters, spoken in parallel.
+SPEECH_MAX_TEXT_CHARS = env.int("SPEECH_MAX_TEXT_CHARS", default=10_000)
+SPEECH_PARALLEL_PARTS = env.int("SPEECH_PARALLEL_PARTS", default=4)
+SPEECH_PAUSE_SECONDS = 0.3
+# Task threads of a Celery worker process (the Procfile hands the same variable to `celery --concurrency`).
+WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=8)
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 # Connections are checked before reuse, so a restarted database server is no problem.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -138,7 +145,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     # threads need them, one per thread at most; the default ceiling covers the busiest process, a
     # worker whose task threads each speak SPEECH_PARALLEL_PARTS parts at once (every part waits for
     # its provider slot holding a connection), so no thread ever waits for the pool itself.
-    _busiest = env.int("WORKER_CONCURRENCY", default=8) * (1 + env.int("SPEECH_PARALLEL_PARTS", default=4))
+    _busiest = WORKER_CONCURRENCY * (1 + SPEECH_PARALLEL_PARTS)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
@@ -282,11 +289,6 @@ CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
 QUOTA_CLONES_PER_DAY = env.int("QUOTA_CLONES_PER_DAY", default=10)
 QUOTA_SPEECH_CHARS_PER_DAY = env.int("QUOTA_SPEECH_CHARS_PER_DAY", default=100_000)
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=6)
-
-# Speech: long texts are split into parts of at most 1024 characters, spoken in parallel.
-SPEECH_MAX_TEXT_CHARS = env.int("SPEECH_MAX_TEXT_CHARS", default=10_000)
-SPEECH_PARALLEL_PARTS = env.int("SPEECH_PARALLEL_PARTS", default=4)
-SPEECH_PAUSE_SECONDS = 0.3
 
 # Samples: the provider takes mp3/wav up to 10 MB, ideally 3 to 30 s of speech.
 SAMPLE_MAX_BYTES = env.int("SAMPLE_MAX_BYTES", default=10 * 1024 * 1024)
