@@ -1,0 +1,163 @@
+import base64
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import QuotaExceeded
+from clones.audio import advice_messages
+from clones.http import audio_response
+from clones.models import Clone
+from clones.submissions import submit_clone
+from lab.assembly import MAX_FILES, AssemblyError
+from lab.forms import AssembleForm, MultiCloneForm, TakeForm
+from lab.models import ListeningRound, Take
+from lab.takes import make_main, other_stretches
+from lab.uploads import accepts_files
+
+
+def _clone_for(request, uuid, allowed):
+    """The clone, if `allowed(clone, user)`; everyone else gets the same 404 as for a missing one."""
+    clone = get_object_or_404(Clone.objects.select_related("owner"), uuid=uuid, deletion_requested_at=None)
+    if not allowed(clone, request.user):
+        raise Http404
+    return clone
+
+
+@login_required
+@accepts_files(MAX_FILES)
+def new(request):
+    data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
+    too_large = getattr(request, "upload_too_large", False)
+    form = MultiCloneForm(data, files, owner=request.user, upload_too_large=too_large)
+    if request.method == "POST" and form.is_valid():
+        try:
+            clone = submit_clone(form)
+        except QuotaExceeded as exc:
+            form.add_error(None, str(exc))
+            return render(request, "lab/new.html", {"form": form}, status=429)
+        return redirect(clone)
+    return render(request, "lab/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def assembly_data(assembly):
+    """What the page (and the API) shows of a joined sample before it is paid for."""
+    prepared = assembly.prepared
+    return {
+        "report": prepared.report,
+        "advice": advice_messages(prepared.report),
+        "peaks": prepared.peaks,
+        "duration": prepared.duration,
+        "files": [
+            {
+                "index": index,
+                "name": part.name,
+                "report": part.prepared.report,
+                "advice": advice_messages(part.prepared.report),
+                "kept_seconds": round(sum(s["end"] - s["start"] for s in part.stretches), 1),
+            }
+            for index, part in enumerate(assembly.parts)
+        ],
+        "segments": assembly.segments(),
+    }
+
+
+@login_required
+@require_POST
+@accepts_files(MAX_FILES)
+def assemble_preview(request):
+    """The joined sample of the posted recordings, playable, with where each stretch came from; nothing stored."""
+    form = AssembleForm(request.POST, request.FILES, upload_too_large=getattr(request, "upload_too_large", False))
+    if not form.is_valid():
+        return JsonResponse({"error": " ".join(form.errors.get("recordings", []) or form.errors.get("skip", []))},
+                            status=400)  # fmt: skip
+    data = assembly_data(form.assembly)
+    # The joined WAV travels in the answer itself: nothing is stored before the owner decides.
+    data["audio"] = "data:audio/wav;base64," + base64.b64encode(form.assembly.prepared.wav).decode()
+    return JsonResponse(data, headers={"Cache-Control": "no-store"})
+
+
+@login_required
+@require_POST
+def clone_again(request, uuid):
+    """A sibling take: the same recordings, other stretches, cloned and charged like any clone."""
+    source = _clone_for(request, uuid, Clone.can_manage)
+    try:
+        assembly = other_stretches(source)
+    except AssemblyError as exc:
+        messages.error(request, str(exc))
+        return redirect(source)
+    form = TakeForm(source, request.user, assembly.prepared, assembly if source.sample_parts.exists() else None)
+    try:
+        clone = submit_clone(form)
+    except QuotaExceeded as exc:
+        messages.error(request, str(exc))
+        return redirect(source)
+    messages.success(request, _("A new take of this voice is being cloned from other stretches of your recordings."))
+    return redirect(clone)
+
+
+@login_required
+@require_POST
+def main_take(request, uuid):
+    clone = _clone_for(request, uuid, Clone.can_manage)
+    take = get_object_or_404(Take, clone=clone)
+    make_main(take)
+    messages.success(request, _("This take is now the main one of its voice."))
+    return redirect(clone)
+
+
+def _start_round(request, clone, *, shared):
+    if not (clone.is_ready and clone.sample and clone.preview_audio):
+        raise Http404
+    if request.method == "POST":
+        return redirect(ListeningRound.start(clone, request.user, shared=shared))
+    return render(request, "lab/listen.html", {"clone": clone})
+
+
+def listen(request, uuid):
+    return _start_round(request, _clone_for(request, uuid, Clone.can_view), shared=False)
+
+
+def listen_shared(request, token):
+    clone = get_object_or_404(Clone, share_token=token, deletion_requested_at=None)
+    if not clone.can_view_shared(request.user):
+        raise Http404
+    return _start_round(request, clone, shared=True)
+
+
+def _round_for(request, uuid):
+    listening = get_object_or_404(ListeningRound.objects.select_related("clone"), uuid=uuid)
+    if listening.clone.deletion_requested_at or not listening.can_listen(request.user):
+        raise Http404
+    return listening
+
+
+def listening_round(request, uuid):
+    listening = _round_for(request, uuid)
+    if request.method == "POST":
+        answer = request.POST.get("answer")
+        if answer not in ListeningRound.Answer.values:
+            messages.error(request, _("Choose A or B."))
+        else:
+            listening.record(answer, timezone.now())
+        return redirect(listening)
+    context = {"round": listening, "clone": listening.clone}
+    if listening.is_answered:
+        context["tally"] = listening.clone.listening_rounds.tally()
+    return render(request, "lab/round.html", context)
+
+
+@require_GET
+def round_audio(request, uuid, side):
+    listening = _round_for(request, uuid)
+    clone = listening.clone
+    if side not in ListeningRound.Answer.values:
+        raise Http404
+    if side == listening.original_is:
+        return audio_response(request, clone.sample, "audio/wav", public=False)
+    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=False)
