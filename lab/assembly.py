@@ -146,7 +146,8 @@ def join(parts, chosen):
     for number, (index, stretch) in enumerate(chosen):
         if number:
             position = int(round(stretch["at"] * SAMPLE_RATE))
-        piece = parts[index].samples[int(round(stretch["start"] * SAMPLE_RATE)) : int(round(stretch["end"] * SAMPLE_RATE))]
+        start, end = int(round(stretch["start"] * SAMPLE_RATE)), int(round(stretch["end"] * SAMPLE_RATE))
+        piece = parts[index].samples[start:end]
         # A 10 ms fade at both ends, so joins do not click.
         fade = min(int(0.01 * SAMPLE_RATE), len(piece) // 2)
         piece = piece.copy()

@@ -117,6 +117,9 @@ class ListeningRound(models.Model):
     def __str__(self):
         return str(self.uuid)
 
+    def get_absolute_url(self):
+        return reverse("lab:round", args=[self.uuid])
+
     @classmethod
     def start(cls, clone, user, *, shared):
         return cls.objects.create(
@@ -125,9 +128,6 @@ class ListeningRound(models.Model):
             shared=shared,
             listener=user if user.is_authenticated else None,
         )
-
-    def get_absolute_url(self):
-        return reverse("lab:round", args=[self.uuid])
 
     def audio_url(self, side):
         return reverse("lab:round_audio", args=[self.uuid, side])

@@ -3,7 +3,6 @@
 from django.db import transaction
 from django.db.models import Max
 
-from clones.models import Clone
 from lab.assembly import AssemblyError, assemble, take_in
 from lab.models import Take, Voice
 
@@ -25,12 +24,10 @@ def add_take(source, clone):
 
 def siblings(clone):
     """Every take of the clone's voice (itself included), oldest first; empty if it has no siblings."""
-    take = getattr(clone, "take", None) if hasattr(clone, "take") else None
+    take = Take.objects.filter(clone=clone).first()
     if take is None:
         return []
-    return list(
-        Take.objects.filter(voice_id=take.voice_id, clone__deletion_requested_at=None).select_related("clone")
-    )
+    return list(Take.objects.filter(voice_id=take.voice_id, clone__deletion_requested_at=None).select_related("clone"))
 
 
 @transaction.atomic
@@ -54,8 +51,6 @@ def other_stretches(source):
         for _name, fileobj in files:
             fileobj.close()
     used = sum(len(row.stretches) for row in parts_rows) or len(parts[0].speech)
-    earlier = Take.objects.filter(voice__takes__clone=source).count() if hasattr(source, "take") else 1
+    earlier = len(siblings(source)) or 1
     assembly = assemble(parts, shift=max(1, used // 2) * max(1, earlier))
     return assembly
-
-
