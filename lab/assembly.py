@@ -107,11 +107,12 @@ def take_in(named_files):
     return parts
 
 
-def choose(parts, *, skip=(), shift=0):
+def choose(parts, *, skip=(), used=(), turn=1):
     """Mark on each part the stretches the joined sample keeps; returns them in playing order.
 
-    Files in `skip` (indexes) are left out by the owner's choice. `shift` starts that many stretches
-    later (wrapping round), which is how a sibling take gets other speech than the first take.
+    Files in `skip` (indexes) are left out by the owner's choice. `used` lists (file, start) of the
+    stretches an earlier take played, in its order: a sibling take plays the others first, then those
+    from the `turn`-th on, so it does not open with the same speech.
     """
     limit = settings.SAMPLE_MAX_SECONDS
     for part in parts:
@@ -120,8 +121,18 @@ def choose(parts, *, skip=(), shift=0):
     candidates = [(i, start, end) for i in order for start, end in parts[i].speech]
     if not candidates:
         raise AssemblyError(_("No speech was found in the chosen recordings."))
-    shift %= len(candidates)
-    candidates = candidates[shift:] + candidates[:shift]
+    if used:
+
+        def position(candidate):
+            for number, (file, start) in enumerate(used):
+                if file == candidate[0] and abs(start - candidate[1]) < 0.2:
+                    return number
+            return None
+
+        fresh = [c for c in candidates if position(c) is None]
+        again = sorted((c for c in candidates if position(c) is not None), key=position)
+        turn %= max(len(again), 1)
+        candidates = fresh + again[turn:] + again[:turn]
     at, chosen = 0.0, []
     for index, start, end in candidates:
         room = limit - at - (PAUSE_SECONDS if chosen else 0.0)
@@ -170,9 +181,9 @@ def to_wav(samples):
     return buffer.getvalue()
 
 
-def assemble(parts, *, skip=(), shift=0):
+def assemble(parts, *, skip=(), used=(), turn=1):
     """The parts' best speech joined into one sample, measured again by the intake."""
-    chosen = choose(parts, skip=skip, shift=shift)
+    chosen = choose(parts, skip=skip, used=used, turn=turn)
     joined = to_wav(join(parts, chosen))
     try:
         prepared = prepare_sample(io.BytesIO(joined))

@@ -50,7 +50,10 @@ def other_stretches(source):
     finally:
         for _name, fileobj in files:
             fileobj.close()
-    used = sum(len(row.stretches) for row in parts_rows) or len(parts[0].speech)
-    earlier = len(siblings(source)) or 1
-    assembly = assemble(parts, shift=max(1, used // 2) * max(1, earlier))
-    return assembly
+    if parts_rows:
+        played = sorted((s["at"], row.position, s["start"]) for row in parts_rows for s in row.stretches)
+        used = [(file, start) for _at, file, start in played]
+    else:
+        used = [(0, start) for start, _end in parts[0].speech]
+    # Take 2 opens with the first take's second stretch, take 3 with its third, and so on.
+    return assemble(parts, used=used, turn=max(len(siblings(source)), 1))
