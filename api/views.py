@@ -277,3 +277,10 @@ def utterance_audio(request, uuid: UUID):
     if not utterance.audio:
         raise not_found(_("This utterance has no audio yet."))
     return audio_response(request, utterance.audio, "audio/wav", public=False)
+
+
+# -- the clone fidelity lab: its endpoints live with the lab ------------------------------
+
+from lab.api import router as lab_router  # noqa: E402  (after the helpers it uses)
+
+api.add_router("", lab_router)

@@ -1,0 +1,121 @@
+"""The lab in the JSON API: a clone's joined sample, its takes, its listening results and its score.
+
+Mounted on the API by api/views.py; access is the API's own (`api.views._clone`): the token's owner only.
+"""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from django.http import HttpResponse
+from ninja import Field, Router, Schema, Status
+
+from accounts.models import QuotaExceeded
+from clones.audio import advice_messages
+from api.errors import ApiError, quota_exceeded
+from api.schemas import CloneOut, Error, SampleQuality
+from lab.assembly import AssemblyError
+from lab.forms import TakeForm
+from lab.models import ListeningRound, SimilarityScore
+from lab.takes import other_stretches, siblings
+
+router = Router(tags=["lab"])
+
+
+class Stretch(Schema):
+    start: float = Field(description="Seconds into the file's prepared audio (its best 30 s, as the intake kept it).")
+    end: float
+    at: float = Field(description="Where the stretch plays in the joined sample, in seconds.")
+
+
+class SamplePartOut(Schema):
+    position: int = Field(description="The file's place among the uploaded recordings, from 0.")
+    name: str = Field(description="The file's name as uploaded (shown only).")
+    quality: SampleQuality = Field(description="The intake's report on this file alone.")
+    stretches: list[Stretch] = Field(description="What the joined sample kept from it, empty if nothing.")
+
+
+class TakeOut(Schema):
+    uuid: UUID = Field(description="The take's clone.")
+    number: int
+    is_main: bool = Field(description="The main take: the one used by default.")
+    status: str
+
+
+class ListeningOut(Schema):
+    answered: int = Field(description="Blind A/B rounds answered on this take.")
+    correct: int = Field(description="Rounds where the listener picked the original.")
+    fooled: int = Field(description="Rounds where the listener took the clone for the original.")
+
+
+class SimilarityOut(Schema):
+    score: float = Field(description="Cosine similarity of the sample's and the preview's speaker embeddings.")
+    band: Literal["close", "similar", "different"]
+    model: str
+    measured_at: datetime
+
+
+class LabOut(Schema):
+    sample_parts: list[SamplePartOut] = Field(description="The recordings the sample was joined from (empty: one file).")
+    takes: list[TakeOut] = Field(description="Every take of this voice, this one included (empty: a single take).")
+    listening: ListeningOut
+    similarity: SimilarityOut | None = Field(description="None until measured, or when the score is turned off.")
+
+
+def _lab_out(clone):
+    score = SimilarityScore.objects.filter(clone=clone).first()
+    return {
+        "sample_parts": [
+            {
+                "position": p.position,
+                "name": p.name,
+                "quality": {**p.report, "advice": advice_messages(p.report)},
+                "stretches": p.stretches,
+            }
+            for p in clone.sample_parts.all()
+        ],
+        "takes": [
+            {"uuid": t.clone.uuid, "number": t.number, "is_main": t.is_main, "status": t.clone.status}
+            for t in siblings(clone)
+        ],
+        "listening": ListeningRound.objects.filter(clone=clone).tally(),
+        "similarity": {"score": score.score, "band": score.band, "model": score.model, "measured_at": score.created_at}
+        if score
+        else None,
+    }
+
+
+@router.get(
+    "/clones/{uuid}/lab",
+    response={200: LabOut, 401: Error, 404: Error},
+    summary="Get a clone's lab results",
+)
+def get_clone_lab(request, uuid: UUID):
+    """Where the sample came from, the voice's takes, blind listening results and the similarity score."""
+    from api.views import _clone
+
+    return _lab_out(_clone(request, uuid))
+
+
+@router.post(
+    "/clones/{uuid}/takes",
+    response={201: CloneOut, 400: Error, 401: Error, 404: Error, 429: Error},
+    summary="Clone again from another stretch",
+)
+def create_take(request, uuid: UUID, response: HttpResponse):
+    """A sibling take of the voice from other stretches of its recordings, charged like any clone."""
+    from api.views import _absolute, _clone, _clone_out
+    from clones.submissions import submit_clone
+
+    source = _clone(request, uuid)
+    try:
+        assembly = other_stretches(source)
+    except AssemblyError as exc:
+        raise ApiError(400, "validation_error", str(exc)) from exc
+    form = TakeForm(source, request.auth, assembly.prepared, assembly if source.sample_parts.exists() else None)
+    try:
+        clone = submit_clone(form)
+    except QuotaExceeded as exc:
+        raise quota_exceeded(exc) from exc
+    response["Location"] = _absolute(request, "get_clone", clone.uuid)
+    return Status(201, _clone_out(request, clone))
