@@ -11,9 +11,9 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from accounts.models import QuotaExceeded
-from clones.audio import advice_messages
 from api.errors import ApiError, quota_exceeded
 from api.schemas import CloneOut, Error, SampleQuality
+from clones.audio import advice_messages
 from lab.assembly import AssemblyError
 from lab.forms import TakeForm
 from lab.models import ListeningRound, SimilarityScore
@@ -56,7 +56,7 @@ class SimilarityOut(Schema):
 
 
 class LabOut(Schema):
-    sample_parts: list[SamplePartOut] = Field(description="The recordings the sample was joined from (empty: one file).")
+    sample_parts: list[SamplePartOut] = Field(description="The recordings joined into the sample (empty: one file).")
     takes: list[TakeOut] = Field(description="Every take of this voice, this one included (empty: a single take).")
     listening: ListeningOut
     similarity: SimilarityOut | None = Field(description="None until measured, or when the score is turned off.")

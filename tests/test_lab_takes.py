@@ -30,7 +30,9 @@ def joined_clone(client, user, django_capture_on_commit_callbacks):
     return clone
 
 
-def test_cloning_again_makes_a_charged_sibling_from_other_stretches(client, joined_clone, django_capture_on_commit_callbacks):
+def test_cloning_again_makes_a_charged_sibling_from_other_stretches(
+    client, joined_clone, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         response = client.post(reverse("lab:again", args=[joined_clone.uuid]))
 
