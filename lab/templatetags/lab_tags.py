@@ -29,4 +29,5 @@ def lab_panel(context, clone):
         "score": score,
         "scoring": settings.LAB_SIMILARITY and similarity.is_available(),
         "csrf_token": context.get("csrf_token"),
+        "sandbox_mode": context.get("sandbox_mode"),
     }
