@@ -7,10 +7,12 @@ from clones.models import Clone
 
 
 @receiver(post_save, sender=Clone, dispatch_uid="lab-score-ready-clone")
-def score_when_ready(sender, instance, **kwargs):
+def score_when_ready(sender, instance, update_fields=None, **kwargs):
     """Queue the similarity score once a clone is ready with its preview (if the score is on)."""
     if not settings.LAB_SIMILARITY or instance.status != Clone.Status.READY or not instance.preview_audio:
         return
+    if instance.deletion_requested_at or (update_fields is not None and "status" not in update_fields):
+        return  # a save that did not make the clone ready
     from lab.models import SimilarityScore
     from lab.tasks import score_clone
 
