@@ -138,3 +138,14 @@ def test_five_recordings_of_almost_the_limit_each_are_read(client, user, setting
 
     assert response.status_code == 200, response.json()
     assert len(response.json()["files"]) == 5
+
+
+def test_the_page_and_a_refusal_speak_chinese(client, user):
+    client.force_login(user)
+    page = client.get(reverse("lab:new"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "用多段录音复刻" in page and "我们保留的部分" in page
+
+    files = [recording(0), SimpleUploadedFile("notes.txt", b"just some text, not audio\n" * 20)]
+    response = client.post(reverse("lab:assemble"), {"recordings": files}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("“notes.txt”：")
