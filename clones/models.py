@@ -1,3 +1,6 @@
+"""The records: clones, utterances and provider slots, with their permissions, URLs, state transitions
+and lease bookkeeping. The provider calls that change them are clones.pipeline; queuing is clones.tasks."""
+
 import logging
 import secrets
 import uuid
@@ -278,15 +281,8 @@ class Clone(models.Model):
         return user.is_authenticated and self.owner_id == user.pk
 
     def can_manage(self, user):
+        """For a clone already in hand (what a page offers); fetching one goes through the querysets."""
         return self.is_owned_by(user) or user.is_staff
-
-    def can_view(self, user):
-        """Without the share link: the owner, staff, and everyone for a public clone."""
-        return self.visibility == self.Visibility.PUBLIC or self.can_manage(user)
-
-    def can_view_shared(self, user):
-        """With the share link: also unlisted clones; private ones stay private."""
-        return self.visibility != self.Visibility.PRIVATE or self.can_manage(user)
 
     def can_speak(self, user):
         if not (self.is_ready and self.voice_id and self.gone_at is None and user.is_authenticated):
@@ -530,9 +526,6 @@ class Utterance(models.Model):
 
     def get_audio_url(self):
         return reverse("clones:utterance_audio", args=[self.uuid])
-
-    def can_view(self, user):
-        return user.is_authenticated and (self.owner_id == user.pk or user.is_staff)
 
     def claim(self):
         taken = Utterance.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
