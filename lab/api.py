@@ -1,6 +1,6 @@
 """The lab in the JSON API: a clone's joined sample, its takes, its listening results and its score.
 
-Mounted on the API by api/views.py; access is the API's own (`api.views._clone`): the token's owner only.
+Mounted on the API by api/views.py; access is the API's own (`api.views._own_clone`): the token's owner only.
 """
 
 from datetime import datetime
@@ -13,7 +13,7 @@ from ninja import Field, Router, Schema, Status
 from accounts.models import QuotaExceeded
 from api.errors import ApiError, quota_exceeded
 from api.schemas import CloneOut, Error, SampleQuality
-from clones.audio import advice_messages
+from clones.intake import advice_messages
 from lab.assembly import AssemblyError
 from lab.forms import TakeForm
 from lab.models import ListeningRound, SimilarityScore
@@ -92,9 +92,9 @@ def _lab_out(clone):
 )
 def get_clone_lab(request, uuid: UUID):
     """Where the sample came from, the voice's takes, blind listening results and the similarity score."""
-    from api.views import _clone
+    from api.views import _own_clone
 
-    return _lab_out(_clone(request, uuid))
+    return _lab_out(_own_clone(request, uuid))
 
 
 @router.post(
@@ -104,10 +104,10 @@ def get_clone_lab(request, uuid: UUID):
 )
 def create_take(request, uuid: UUID, response: HttpResponse):
     """A sibling take of the voice from other stretches of its recordings, charged like any clone."""
-    from api.views import _absolute, _clone, _clone_out
+    from api.views import _absolute, _clone_out, _own_clone
     from clones.submissions import submit_clone
 
-    source = _clone(request, uuid)
+    source = _own_clone(request, uuid)
     try:
         assembly = other_stretches(source)
     except AssemblyError as exc:

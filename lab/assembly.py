@@ -15,7 +15,8 @@ import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from clones.audio import SAMPLE_RATE, AudioError, PreparedSample, prepare_sample
+from clones.audio import AudioError
+from clones.intake import SAMPLE_RATE, PreparedSample, prepare_sample
 
 MAX_FILES = 5
 PAUSE_SECONDS = 0.35  # between stretches: a breath, as between sentences

@@ -3,8 +3,8 @@ from django.core.files.base import ContentFile
 from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
-from clones.audio import ACCEPT, upload_too_large_message
 from clones.forms import CloneForm
+from clones.intake import ACCEPT, upload_too_large_message
 from clones.models import Clone
 from lab.assembly import MAX_FILES, AssemblyError, assemble, take_in
 from lab.models import SamplePart

@@ -133,7 +133,9 @@ class ListeningRound(models.Model):
         return reverse("lab:round_audio", args=[self.uuid, side])
 
     def can_listen(self, user):
-        return self.clone.can_view_shared(user) if self.shared else self.clone.can_view(user)
+        """The clone's own rules: its share link's if the round started from it, else its page's."""
+        clones = Clone.objects.shared_with(user) if self.shared else Clone.objects.visible_to(user)
+        return clones.filter(pk=self.clone_id).exists()
 
     @property
     def is_answered(self):

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import QuotaExceeded
-from clones.audio import advice_messages
-from clones.http import audio_response
+from clones.audio_responses import audio_response
+from clones.intake import advice_messages
 from clones.models import Clone
 from clones.submissions import submit_clone
 from lab.assembly import MAX_FILES, AssemblyError
@@ -20,12 +20,8 @@ from lab.takes import make_main, other_stretches
 from lab.uploads import accepts_files
 
 
-def _clone_for(request, uuid, allowed):
-    """The clone, if `allowed(clone, user)`; everyone else gets the same 404 as for a missing one."""
-    clone = get_object_or_404(Clone.objects.select_related("owner"), uuid=uuid, deletion_requested_at=None)
-    if not allowed(clone, request.user):
-        raise Http404
-    return clone
+def _own_clone(request, uuid):
+    return get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
 
 
 @login_required
@@ -85,7 +81,7 @@ def assemble_preview(request):
 @require_POST
 def clone_again(request, uuid):
     """A sibling take: the same recordings, other stretches, cloned and charged like any clone."""
-    source = _clone_for(request, uuid, Clone.can_manage)
+    source = _own_clone(request, uuid)
     try:
         assembly = other_stretches(source)
     except AssemblyError as exc:
@@ -104,7 +100,7 @@ def clone_again(request, uuid):
 @login_required
 @require_POST
 def main_take(request, uuid):
-    clone = _clone_for(request, uuid, Clone.can_manage)
+    clone = _own_clone(request, uuid)
     take = get_object_or_404(Take, clone=clone)
     make_main(take)
     messages.success(request, _("This take is now the main one of its voice."))
@@ -120,19 +116,18 @@ def _start_round(request, clone, *, shared):
 
 
 def listen(request, uuid):
-    return _start_round(request, _clone_for(request, uuid, Clone.can_view), shared=False)
+    clone = get_object_or_404(Clone.objects.visible_to(request.user), uuid=uuid)
+    return _start_round(request, clone, shared=False)
 
 
 def listen_shared(request, token):
-    clone = get_object_or_404(Clone, share_token=token, deletion_requested_at=None)
-    if not clone.can_view_shared(request.user):
-        raise Http404
+    clone = get_object_or_404(Clone.objects.shared_with(request.user), share_token=token)
     return _start_round(request, clone, shared=True)
 
 
 def _round_for(request, uuid):
     listening = get_object_or_404(ListeningRound.objects.select_related("clone"), uuid=uuid)
-    if listening.clone.deletion_requested_at or not listening.can_listen(request.user):
+    if not listening.can_listen(request.user):
         raise Http404
     return listening
 
