@@ -48,7 +48,8 @@ class Part:
 @dataclass
 class Assembly:
     parts: list
-    prepared: PreparedSample  # the joined sample, normalized and measured again
+    prepared: PreparedSample  # the joined sample, normalized and measured again (and cleaned, if asked)
+    before_cleanup: PreparedSample | None = None  # the joined sample as it was, when noise was reduced
 
     def segments(self):
         """Every kept stretch in the order it plays in the joined sample."""

@@ -3,9 +3,11 @@ from django.core.files.base import ContentFile
 from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
+from clones.audio import AudioError
 from clones.forms import CloneForm
 from clones.intake import ACCEPT, upload_too_large_message
 from clones.models import Clone
+from lab import cleanup
 from lab.assembly import MAX_FILES, AssemblyError, assemble, take_in
 from lab.models import SamplePart
 
@@ -51,11 +53,37 @@ def recordings_field():
     )
 
 
+def denoise_field():
+    return forms.BooleanField(
+        label=_("Reduce background noise"),
+        required=False,
+        help_text=_("Offered when the quality report finds background noise; listen before and after."),
+    )
+
+
+def assemble_with_choices(form, files):
+    """Join the files as the form asks (files left out, noise reduced), on form.assembly; errors on the form."""
+    try:
+        parts = take_in([(f.name, f) for f in files])
+        assembly = assemble(parts, skip=form.cleaned_data.get("skip") or set())
+        if form.cleaned_data.get("denoise") and cleanup.is_available():
+            assembly.before_cleanup, assembly.prepared = assembly.prepared, cleanup.reduce_noise(assembly.prepared)
+    except AssemblyError as exc:
+        form.add_error("recordings", str(exc))
+        return None
+    except AudioError as exc:
+        form.add_error("recordings", str(exc))
+        return None
+    form.assembly = assembly
+    return assembly
+
+
 class AssembleForm(forms.Form):
     """The recordings to join, for a look before anything is stored or paid."""
 
     recordings = recordings_field()
     skip = SkipField(required=False, widget=forms.HiddenInput)
+    denoise = denoise_field()
 
     def __init__(self, *args, upload_too_large=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,13 +98,8 @@ class AssembleForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        files = cleaned.get("recordings")
-        if files:
-            try:
-                parts = take_in([(f.name, f) for f in files])
-                self.assembly = assemble(parts, skip=cleaned.get("skip") or set())
-            except AssemblyError as exc:
-                self.add_error("recordings", str(exc))
+        if cleaned.get("recordings"):
+            assemble_with_choices(self, cleaned["recordings"])
         return cleaned
 
 
@@ -86,6 +109,7 @@ class MultiCloneForm(CloneForm):
     sample = None  # replaced by `recordings`
     recordings = recordings_field()
     skip = SkipField(required=False, widget=forms.HiddenInput)
+    denoise = denoise_field()
 
     class Meta(CloneForm.Meta):
         fields = ["name", "transcript", "preview_text", "language", "visibility"]
@@ -93,7 +117,7 @@ class MultiCloneForm(CloneForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Recordings first, where the single-file form has its sample.
-        self.order_fields(["name", "recordings", "skip"])
+        self.order_fields(["name", "recordings", "skip", "denoise"])
 
     def full_clean(self):
         if self.is_bound and self.upload_too_large:
@@ -106,11 +130,7 @@ class MultiCloneForm(CloneForm):
         cleaned = super().clean()
         files = cleaned.get("recordings")
         if files:
-            try:
-                parts = take_in([(f.name, f) for f in files])
-                self.assembly = assemble(parts, skip=cleaned.get("skip") or set())
-            except AssemblyError as exc:
-                self.add_error("recordings", str(exc))
+            if assemble_with_choices(self, files) is None:
                 return cleaned
             self.prepared = self.assembly.prepared
             self.original = ContentFile(self.prepared.wav, name="original.wav")

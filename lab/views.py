@@ -13,6 +13,7 @@ from clones.audio_responses import audio_response
 from clones.intake import advice_messages
 from clones.models import Clone
 from clones.submissions import submit_clone
+from lab import cleanup
 from lab.assembly import MAX_FILES, AssemblyError
 from lab.forms import AssembleForm, MultiCloneForm, TakeForm
 from lab.models import ListeningRound, Take
@@ -62,6 +63,10 @@ def assembly_data(assembly):
     }
 
 
+def _data_url(wav):
+    return "data:audio/wav;base64," + base64.b64encode(wav).decode()
+
+
 @login_required
 @require_POST
 @accepts_files(MAX_FILES)
@@ -71,9 +76,20 @@ def assemble_preview(request):
     if not form.is_valid():
         return JsonResponse({"error": " ".join(form.errors.get("recordings", []) or form.errors.get("skip", []))},
                             status=400)  # fmt: skip
-    data = assembly_data(form.assembly)
+    assembly = form.assembly
+    data = assembly_data(assembly)
     # The joined WAV travels in the answer itself: nothing is stored before the owner decides.
-    data["audio"] = "data:audio/wav;base64," + base64.b64encode(form.assembly.prepared.wav).decode()
+    data["audio"] = _data_url(assembly.prepared.wav)
+    data["cleanup_offered"] = cleanup.is_available() and (
+        cleanup.finds_noise(assembly.prepared.report) or assembly.before_cleanup is not None
+    )
+    if assembly.before_cleanup is not None:
+        before = assembly.before_cleanup
+        data["before_cleanup"] = {
+            "audio": _data_url(before.wav),
+            "report": before.report,
+            "advice": advice_messages(before.report),
+        }
     return JsonResponse(data, headers={"Cache-Control": "no-store"})
 
 

@@ -149,3 +149,26 @@ def test_the_page_and_a_refusal_speak_chinese(client, user):
     response = client.post(reverse("lab:assemble"), {"recordings": files}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 400
     assert response.json()["error"].startswith("“notes.txt”：")
+
+
+def test_noise_reduction_is_offered_for_a_noisy_sample_and_measured_again(client, user):
+    client.force_login(user)
+    noisy = [recording(i, noise=0.03, seed=i) for i in range(2)]
+    response = client.post(reverse("lab:assemble"), {"recordings": noisy})
+    data = response.json()
+    assert data["cleanup_offered"] is True and "before_cleanup" not in data
+    assert "background_noise" in [a["code"] for a in data["advice"]]
+
+    noisy = [recording(i, noise=0.03, seed=i) for i in range(2)]
+    cleaned = client.post(reverse("lab:assemble"), {"recordings": noisy, "denoise": "on"}).json()
+    before, after = cleaned["before_cleanup"]["report"], cleaned["report"]
+    assert before["snr_db"] == pytest.approx(data["report"]["snr_db"], abs=0.5)  # the joined sample, as it was
+    assert after["snr_db"] > before["snr_db"] + 3
+    assert after["noise_floor_dbfs"] < before["noise_floor_dbfs"] - 10
+    assert cleaned["audio"] != cleaned["before_cleanup"]["audio"]
+
+
+def test_a_clean_sample_is_not_offered_noise_reduction(client, user):
+    client.force_login(user)
+    response = client.post(reverse("lab:assemble"), {"recordings": [recording(0)]})
+    assert response.json()["cleanup_offered"] is False

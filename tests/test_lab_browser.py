@@ -11,11 +11,12 @@ from tests.voices import SENTENCES, speech_wav
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def recordings(tmp_path, count):
+def recordings(tmp_path, count, noise=0.0):
     paths = []
     for index in range(count):
         path = tmp_path / f"reading-{index}.wav"
-        path.write_bytes(speech_wav(f"{SENTENCES[index]} {SENTENCES[(index + 1) % 5]}", pause=2.0))
+        text = f"{SENTENCES[index]} {SENTENCES[(index + 1) % 5]}"
+        path.write_bytes(speech_wav(text, pause=2.0, noise=noise, seed=index))
         paths.append(str(path))
     return paths
 
@@ -51,6 +52,20 @@ def test_three_recordings_show_the_joined_choice_before_anything_is_paid(page, l
     clone = Clone.objects.get()
     assert [len(p.stretches) > 0 for p in clone.sample_parts.order_by("position")] == [True, False, True]
     assert page.locator("#sample-parts").is_visible()
+
+
+def test_noise_reduction_is_offered_for_noisy_recordings_with_before_and_after(page, live_server, user, tmp_path):
+    log_in(page, live_server, user)
+    page.goto(f"{live_server.url}/lab/new/")
+    assert not page.locator("#cleanup").is_visible()
+    page.get_by_label("Recordings").set_input_files(recordings(tmp_path, 2, noise=0.03))
+
+    page.get_by_label("Reduce background noise").wait_for()
+    page.get_by_label("Reduce background noise").check()
+    page.locator("#cleanup-before").wait_for()
+    wait_for_js(page, "document.getElementById('before-audio').readyState >= 1")
+    wait_for_js(page, "document.getElementById('assembly-audio').readyState >= 1")
+    assert "dB above the noise" in page.locator("#before-summary").inner_text()
 
 
 def test_a_blind_round_is_answered_before_its_result_shows(page, live_server, user, make_clone):

@@ -7,6 +7,9 @@
   var form = document.getElementById("multi-form");
   var input = form.querySelector("input[type=file][name=recordings]");
   var skip = form.querySelector("input[name=skip]");
+  var denoise = form.querySelector("input[name=denoise]");
+  var cleanup = document.getElementById("cleanup");
+  var beforeUrl = null;
   var player = document.getElementById("assembly-audio");
   var summary = document.getElementById("assembly-summary");
   var text = box.dataset;
@@ -40,13 +43,38 @@
     return skip.value ? skip.value.split(",").map(Number) : [];
   }
 
-  function toBlobUrl(dataUrl) {
+  function blobUrl(dataUrl) {
     var bytes = atob(dataUrl.split(",")[1]);
     var array = new Uint8Array(bytes.length);
     for (var i = 0; i < bytes.length; i++) array[i] = bytes.charCodeAt(i);
+    return URL.createObjectURL(new Blob([array], { type: "audio/wav" }));
+  }
+
+  function toBlobUrl(dataUrl) {
     if (audioUrl) URL.revokeObjectURL(audioUrl);
-    audioUrl = URL.createObjectURL(new Blob([array], { type: "audio/wav" }));
+    audioUrl = blobUrl(dataUrl);
     return audioUrl;
+  }
+
+  function verdictLabel(verdict) {
+    return text["verdict" + verdict.charAt(0).toUpperCase() + verdict.slice(1)];
+  }
+
+  function showCleanup(data) {
+    // Offered only when the report finds background noise (or the owner already asked for it).
+    cleanup.hidden = !data.cleanup_offered;
+    var before = document.getElementById("cleanup-before");
+    before.hidden = !data.before_cleanup;
+    if (beforeUrl) URL.revokeObjectURL(beforeUrl);
+    beforeUrl = null;
+    if (data.before_cleanup) {
+      beforeUrl = blobUrl(data.before_cleanup.audio);
+      document.getElementById("before-audio").src = beforeUrl;
+      document.getElementById("before-summary").textContent = format(text.before, {
+        verdict: verdictLabel(data.before_cleanup.report.verdict),
+        snr: Number(data.before_cleanup.report.snr_db).toFixed(0),
+      });
+    }
   }
 
   function playStretch(segment) {
@@ -68,8 +96,10 @@
     player.src = toBlobUrl(data.audio);
     summary.textContent = format(text.total, {
       seconds: Number(data.duration).toFixed(1),
-      verdict: text["verdict" + data.report.verdict.charAt(0).toUpperCase() + data.report.verdict.slice(1)],
+      verdict: verdictLabel(data.report.verdict),
+      snr: Number(data.report.snr_db).toFixed(0),
     });
+    showCleanup(data);
     var files = document.getElementById("assembly-files");
     files.replaceChildren();
     data.files.forEach(function (file) {
@@ -120,6 +150,7 @@
     var body = new FormData();
     Array.prototype.forEach.call(input.files, function (file) { body.append("recordings", file); });
     body.append("skip", skip.value);
+    if (denoise.checked) body.append("denoise", "on");
     body.append("csrfmiddlewaretoken", form.querySelector("input[name=csrfmiddlewaretoken]").value);
     summary.textContent = text.working;
     fetch(text.url, { method: "POST", body: body, credentials: "same-origin" })
@@ -137,6 +168,8 @@
 
   input.addEventListener("change", function () {
     skip.value = "";
+    denoise.checked = false;
     assemble();
   });
+  denoise.addEventListener("change", assemble);
 })();
