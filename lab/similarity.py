@@ -7,6 +7,7 @@ the weights from the wheel's `pretrained.pt` without PyTorch. Nothing is downloa
 The README (Similarity score) compares this choice with the alternatives.
 """
 
+import contextlib
 import functools
 import importlib.util
 import math
@@ -227,9 +228,24 @@ def _trim_long_silences(samples, window=480, max_silent_windows=6):
     return kept if len(kept) >= RATE else samples
 
 
+def _one_blas_thread():
+    """A context in which numpy's BLAS uses one thread (if threadpoolctl is installed, as requirements-lab.txt has it).
+
+    The network multiplies small matrices hundreds of times; with OpenBLAS's default of a thread per core,
+    those threads wait on each other whenever the machine is busy (bench/README.md measured a median of
+    13 s against 0.64 s with one thread, on 2 cores shared with other work).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def similarity(reference, other):
     """Cosine similarity of two (samples, rate) recordings' speaker embeddings, -1..1 (in practice 0..1)."""
     encoder = VoiceEncoder.load()
-    a = encoder.embed(prepare(*reference))
-    b = encoder.embed(prepare(*other))
+    with _one_blas_thread():
+        a = encoder.embed(prepare(*reference))
+        b = encoder.embed(prepare(*other))
     return float(np.dot(a, b))
