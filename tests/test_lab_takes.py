@@ -67,3 +67,13 @@ def test_only_the_owner_can_clone_again(client, other_user, joined_clone):
     client.force_login(other_user)
     assert client.post(reverse("lab:again", args=[joined_clone.uuid])).status_code == 404
     assert Clone.objects.count() == 1 and Usage.objects.filter(kind="clone").count() == 1
+
+
+def test_the_gallery_shows_only_the_main_take_of_a_voice(client, joined_clone):
+    client.post(reverse("lab:again", args=[joined_clone.uuid]))
+    sibling = Clone.objects.exclude(pk=joined_clone.pk).get()
+    Clone.objects.update(visibility=Clone.Visibility.PUBLIC, status=Clone.Status.READY)
+
+    assert list(Clone.objects.gallery()) == [joined_clone]
+    client.post(reverse("lab:main", args=[sibling.uuid]))
+    assert list(Clone.objects.gallery()) == [sibling]
