@@ -1,13 +1,9 @@
 """Recordings of different speakers made on the spot with eSpeak NG voices (the sandbox's own engine)."""
 
-import threading
-
 import numpy as np
 
-from sandbox.voice import _Engine, to_wav
-
-_lock = threading.Lock()
-_engine = None
+from sandbox import voice as espeak
+from sandbox.voice import to_wav
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog, and the dog does not seem to mind at all.",
@@ -23,13 +19,15 @@ SPEAKERS = {"low": ("en+m3", 35), "high": ("en+f4", 85)}
 
 def speak(text, speaker="low", *, pause=0.0, noise=0.0, seed=0):
     """(float32 samples, rate) of `text` in one of SPEAKERS' voices, with optional silence and noise around it."""
-    global _engine
     voice, pitch = SPEAKERS[speaker]
-    with _lock:
-        if _engine is None:
-            _engine = _Engine()
-        samples = _engine.speak(text, voice=voice, pitch=pitch, words_per_minute=165).astype(np.float32) / 32768
-        rate = _engine.rate
+    # The sandbox's own engine and lock: eSpeak NG keeps global state, and the sandbox may be speaking in
+    # another thread of this process; a second engine would replace its callback under it.
+    with espeak._lock:
+        if espeak._engine is None:
+            espeak._engine = espeak._Engine()
+        engine = espeak._engine
+        samples = engine.speak(text, voice=voice, pitch=pitch, words_per_minute=165).astype(np.float32) / 32768
+        rate = engine.rate
     if pause:
         gap = np.zeros(int(pause * rate), dtype=np.float32)
         samples = np.concatenate([gap, samples, gap])
