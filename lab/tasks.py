@@ -3,6 +3,7 @@ import time
 
 from celery import shared_task
 from django.conf import settings
+from django.db import IntegrityError
 
 from clones.audio import AudioError, decode_mono
 from clones.models import Clone
@@ -22,10 +23,13 @@ def measure(clone):
     with clone.preview_audio.open("rb") as file:
         preview = decode_mono(file.read(), rate=similarity.RATE).astype("float32") / 32768
     score = similarity.similarity((sample, similarity.RATE), (preview, similarity.RATE))
-    row, _created = SimilarityScore.objects.update_or_create(
-        clone=clone,
-        defaults={"score": score, "model": similarity.MODEL_NAME, "seconds": round(time.monotonic() - started, 3)},
-    )
+    try:
+        row, _created = SimilarityScore.objects.update_or_create(
+            clone=clone,
+            defaults={"score": score, "model": similarity.MODEL_NAME, "seconds": round(time.monotonic() - started, 3)},
+        )
+    except IntegrityError:
+        return None  # the clone was deleted while it was being measured
     return row
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from clones.models import Clone
 from lab.models import ListeningRound, SimilarityScore
-from tests.conftest import wait_until
+from tests.conftest import start_worker, stop_worker, wait_until
 from tests.test_browser import log_in, wait_for_js
 from tests.voices import SENTENCES, speech_wav
 
@@ -91,8 +91,18 @@ def test_a_blind_round_is_answered_before_its_result_shows(page, live_server, us
     assert f"{fooled} of 1 listener could not tell" in page.locator("#listening-tally").inner_text()
 
 
+@pytest.fixture
+def scoring_worker(celery_worker, settings):
+    """A worker with the similarity score on (the test settings leave it off for everyone else)."""
+    settings.LAB_SIMILARITY = True
+    with celery_worker.paused():
+        worker = start_worker({"LAB_SIMILARITY": "true"})
+        yield worker
+        stop_worker(worker)
+
+
 @pytest.mark.worker
-def test_the_similarity_score_shows_on_the_clone_page(page, live_server, sandbox, celery_worker, user, tmp_path):
+def test_the_similarity_score_shows_on_the_clone_page(page, live_server, sandbox, scoring_worker, user, tmp_path):
     sample = tmp_path / "reading.wav"
     sample.write_bytes(speech_wav(f"{SENTENCES[0]} {SENTENCES[1]}"))
     log_in(page, live_server, user)

@@ -64,6 +64,7 @@ def test_results_accumulate_on_the_clone_page(client, user, clone):
 
     page = client.get(clone.get_absolute_url()).content.decode()
     assert "2 of 3 listeners could not tell the clone from the original." in page
+    assert "The similarity score is turned off on this site." in page  # as the test settings have it
 
 
 def test_anyone_with_the_share_link_may_listen_to_an_unlisted_clone(client, clone):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from django.core.files.base import ContentFile
 
 from lab import similarity
 from tests.voices import SENTENCES, speak
@@ -45,3 +46,38 @@ def test_the_score_does_not_depend_on_the_recordings_rate_or_level():
     assert similarity.similarity(reference, (samples, rate)) == pytest.approx(
         similarity.similarity(reference, quieter_at_44k), abs=0.03
     )
+
+
+@pytest.mark.django_db
+def test_a_clone_becoming_ready_queues_its_score_and_other_saves_do_not(
+    settings, make_clone, django_capture_on_commit_callbacks
+):
+    from clones.models import Clone
+
+    settings.LAB_SIMILARITY = True
+    with django_capture_on_commit_callbacks() as queued:
+        clone = make_clone(status=Clone.Status.READY)
+    assert len(queued) == 1
+    with django_capture_on_commit_callbacks() as queued:
+        clone.name = "Renamed"
+        clone.save(update_fields=["name"])
+    assert queued == []
+
+    settings.LAB_SIMILARITY = False
+    with django_capture_on_commit_callbacks() as queued:
+        make_clone(status=Clone.Status.READY)
+    assert queued == []
+
+
+@pytest.mark.django_db
+def test_the_score_task_stores_the_score_of_a_ready_clone(settings, make_clone):
+    from lab.models import SimilarityScore
+    from lab.tasks import score_clone
+    from tests.voices import speech_wav
+
+    settings.LAB_SIMILARITY = True
+    clone = make_clone(preview=speech_wav(SENTENCES[1], "low"))
+    clone.sample.save("s.wav", ContentFile(speech_wav(SENTENCES[0], "low")))
+    score_clone(clone.pk)
+    row = SimilarityScore.objects.get(clone=clone)
+    assert row.score > 0.85 and row.model == similarity.MODEL_NAME and row.seconds > 0
