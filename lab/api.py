@@ -16,7 +16,7 @@ from api.schemas import CloneOut, Error, SampleQuality
 from clones.intake import advice_messages
 from lab.assembly import AssemblyError
 from lab.forms import TakeForm
-from lab.models import ListeningRound, SimilarityScore
+from lab.models import ListeningRound, SimilarityScore, take_tally
 from lab.takes import other_stretches, siblings
 
 router = Router(tags=["lab"])
@@ -43,9 +43,11 @@ class TakeOut(Schema):
 
 
 class ListeningOut(Schema):
-    answered: int = Field(description="Blind A/B rounds answered on this take.")
+    answered: int = Field(description="Blind A/B rounds (original against this take's preview) answered.")
     correct: int = Field(description="Rounds where the listener picked the original.")
     fooled: int = Field(description="Rounds where the listener took the clone for the original.")
+    compared: int = Field(description="Answered rounds of this take's preview against another take's.")
+    preferred: int = Field(description="Of those, rounds where listeners found this take more like the speaker.")
 
 
 class SimilarityOut(Schema):
@@ -78,7 +80,7 @@ def _lab_out(clone):
             {"uuid": t.clone.uuid, "number": t.number, "is_main": t.is_main, "status": t.clone.status}
             for t in siblings(clone)
         ],
-        "listening": ListeningRound.objects.filter(clone=clone).tally(),
+        "listening": {**ListeningRound.objects.filter(clone=clone).tally(), **take_tally(clone)},
         "similarity": {"score": score.score, "band": score.band, "model": score.model, "measured_at": score.created_at}
         if score
         else None,

@@ -80,15 +80,28 @@ class Take(models.Model):
 class ListeningRoundQuerySet(models.QuerySet):
     def tally(self):
         """{"answered", "correct", "fooled"}: how often listeners told the original from the clone."""
-        counts = self.filter(answered_at__isnull=False).aggregate(
+        counts = self.filter(answered_at__isnull=False, other__isnull=True).aggregate(
             answered=Count("pk"), correct=Count("pk", filter=Q(correct=True))
         )
         counts["fooled"] = counts["answered"] - counts["correct"]
         return counts
 
 
+def take_tally(clone):
+    """{"compared", "preferred"}: take-against-take rounds this clone was in, and how often it was chosen."""
+    answered = ListeningRound.objects.filter(answered_at__isnull=False, other__isnull=False)
+    as_clone = answered.filter(clone=clone)
+    as_other = answered.filter(other=clone)
+    preferred = (
+        as_clone.filter(answer=models.F("original_is")).count()
+        + as_other.exclude(answer=models.F("original_is")).count()
+    )
+    return {"compared": as_clone.count() + as_other.count(), "preferred": preferred}
+
+
 class ListeningRound(models.Model):
-    """One blind A/B trial: the clone's sample and its preview as A and B in an order the listener cannot see."""
+    """One blind A/B trial in an order the listener cannot see: the clone's sample against its preview,
+    or (with `other`) the clone's preview against another take's preview of the same voice."""
 
     class Answer(models.TextChoices):
         A = "a", "A"
@@ -96,7 +109,16 @@ class ListeningRound(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clone = models.ForeignKey(Clone, on_delete=models.CASCADE, related_name="listening_rounds", verbose_name=_("clone"))
+    # The side that plays the original sample or, in a take-against-take round, this clone's preview.
     original_is = models.CharField(_("the original is"), max_length=1, choices=Answer)
+    other = models.ForeignKey(
+        Clone,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("other take"),
+    )
     # Started from the share link: then the link's rules (unlisted clones too) apply to the round.
     shared = models.BooleanField(_("started from the share link"), default=False)
     listener = models.ForeignKey(
@@ -121,21 +143,43 @@ class ListeningRound(models.Model):
         return reverse("lab:round", args=[self.uuid])
 
     @classmethod
-    def start(cls, clone, user, *, shared):
+    def start(cls, clone, user, *, shared, other=None):
         return cls.objects.create(
             clone=clone,
+            other=other,
             original_is=random.SystemRandom().choice(cls.Answer.values),  # noqa: S311 - not a secret, just unbiased
             shared=shared,
             listener=user if user.is_authenticated else None,
         )
 
+    @property
+    def compares_takes(self):
+        return self.other_id is not None
+
+    def audio_for(self, side):
+        """(file, content type) that plays as `side`."""
+        if self.compares_takes:
+            clone = self.clone if side == self.original_is else self.other
+            return clone.preview_audio, clone.preview_content_type
+        if side == self.original_is:
+            return self.clone.sample, "audio/wav"
+        return self.clone.preview_audio, self.clone.preview_content_type
+
+    @property
+    def preferred(self):
+        """In a take-against-take round, the take the listener chose."""
+        if not (self.compares_takes and self.answer):
+            return None
+        return self.clone if self.answer == self.original_is else self.other
+
     def audio_url(self, side):
         return reverse("lab:round_audio", args=[self.uuid, side])
 
     def can_listen(self, user):
-        """The clone's own rules: its share link's if the round started from it, else its page's."""
+        """The clones' own rules: the share link's if the round started from it, else their pages'."""
         clones = Clone.objects.shared_with(user) if self.shared else Clone.objects.visible_to(user)
-        return clones.filter(pk=self.clone_id).exists()
+        wanted = {self.clone_id, self.other_id} - {None}
+        return clones.filter(pk__in=wanted).count() == len(wanted)
 
     @property
     def is_answered(self):
@@ -143,8 +187,9 @@ class ListeningRound(models.Model):
 
     def record(self, answer, when):
         """Save the listener's answer once; a second answer to the same round changes nothing."""
+        correct = None if self.compares_takes else answer == self.original_is
         updated = ListeningRound.objects.filter(pk=self.pk, answered_at__isnull=True).update(
-            answer=answer, correct=answer == self.original_is, answered_at=when
+            answer=answer, correct=correct, answered_at=when
         )
         self.refresh_from_db()
         return bool(updated)

@@ -12,5 +12,6 @@ urlpatterns = [
     path("clones/<uuid:uuid>/listen/", views.listen, name="listen"),
     path("s/<str:token>/listen/", views.listen_shared, name="listen_shared"),
     path("rounds/<uuid:uuid>/", views.listening_round, name="round"),
+    path("rounds/<uuid:uuid>/reference/", views.round_reference, name="round_reference"),
     path("rounds/<uuid:uuid>/<str:side>/", views.round_audio, name="round_audio"),
 ]

@@ -16,8 +16,8 @@ from clones.submissions import submit_clone
 from lab import cleanup
 from lab.assembly import MAX_FILES, AssemblyError
 from lab.forms import AssembleForm, MultiCloneForm, TakeForm
-from lab.models import ListeningRound, Take
-from lab.takes import make_main, other_stretches
+from lab.models import ListeningRound, Take, take_tally
+from lab.takes import make_main, other_stretches, siblings
 from lab.uploads import accepts_files
 
 
@@ -123,22 +123,36 @@ def main_take(request, uuid):
     return redirect(clone)
 
 
-def _start_round(request, clone, *, shared):
+def _comparable_takes(clone, visible):
+    """The clone's ready sibling takes with a preview, among the clones `visible` to the listener."""
+    ids = [take.clone_id for take in siblings(clone) if take.clone_id != clone.pk]
+    return list(visible.filter(pk__in=ids, status=Clone.Status.READY).exclude(preview_audio=""))
+
+
+def _start_round(request, clone, visible, *, shared):
     if not (clone.is_ready and clone.sample and clone.preview_audio):
         raise Http404
+    takes = _comparable_takes(clone, visible)
     if request.method == "POST":
-        return redirect(ListeningRound.start(clone, request.user, shared=shared))
-    return render(request, "lab/listen.html", {"clone": clone})
+        other = None
+        if request.POST.get("other"):
+            other = next((take for take in takes if str(take.uuid) == request.POST["other"]), None)
+            if other is None:
+                raise Http404
+        return redirect(ListeningRound.start(clone, request.user, shared=shared, other=other))
+    numbers = {take.clone_id: take.number for take in siblings(clone)}
+    choices = [(take, numbers.get(take.pk)) for take in takes]
+    return render(request, "lab/listen.html", {"clone": clone, "takes": choices})
 
 
 def listen(request, uuid):
-    clone = get_object_or_404(Clone.objects.visible_to(request.user), uuid=uuid)
-    return _start_round(request, clone, shared=False)
+    visible = Clone.objects.visible_to(request.user)
+    return _start_round(request, get_object_or_404(visible, uuid=uuid), visible, shared=False)
 
 
 def listen_shared(request, token):
-    clone = get_object_or_404(Clone.objects.shared_with(request.user), share_token=token)
-    return _start_round(request, clone, shared=True)
+    visible = Clone.objects.shared_with(request.user)
+    return _start_round(request, get_object_or_404(visible, share_token=token), visible, shared=True)
 
 
 def _round_for(request, uuid):
@@ -158,17 +172,28 @@ def listening_round(request, uuid):
             listening.record(answer, timezone.now())
         return redirect(listening)
     context = {"round": listening, "clone": listening.clone}
-    if listening.is_answered:
+    if listening.compares_takes:
+        numbers = {take.clone_id: take.number for take in siblings(listening.clone)}
+        context["preferred_number"] = numbers.get(listening.preferred.pk) if listening.preferred else None
+        context["tally"] = take_tally(listening.clone)
+    elif listening.is_answered:
         context["tally"] = listening.clone.listening_rounds.tally()
     return render(request, "lab/round.html", context)
 
 
 @require_GET
+def round_reference(request, uuid):
+    """The sample, played openly beside a take-against-take round as the voice to compare with."""
+    listening = _round_for(request, uuid)
+    if not listening.compares_takes:
+        raise Http404  # in an original-against-clone round the sample is one of the hidden sides
+    return audio_response(request, listening.clone.sample, "audio/wav", public=False)
+
+
+@require_GET
 def round_audio(request, uuid, side):
     listening = _round_for(request, uuid)
-    clone = listening.clone
     if side not in ListeningRound.Answer.values:
         raise Http404
-    if side == listening.original_is:
-        return audio_response(request, clone.sample, "audio/wav", public=False)
-    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=False)
+    fieldfile, content_type = listening.audio_for(side)
+    return audio_response(request, fieldfile, content_type, public=False)

@@ -25,7 +25,7 @@ def test_a_clones_lab_results_list_its_parts_takes_rounds_and_score(client, api_
     assert [p["name"] for p in data["sample_parts"]] == ["take-0.wav", "take-1.wav", "take-2.wav"]
     assert all(p["quality"]["verdict"] and p["stretches"] for p in data["sample_parts"])
     assert data["takes"] == []
-    assert data["listening"] == {"answered": 1, "correct": 0, "fooled": 1}
+    assert data["listening"] == {"answered": 1, "correct": 0, "fooled": 1, "compared": 0, "preferred": 0}
     assert data["similarity"]["score"] == 0.91 and data["similarity"]["band"] == "close"
 
 

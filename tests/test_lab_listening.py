@@ -86,3 +86,56 @@ def test_a_private_clone_cannot_be_listened_to_by_others(client, other_user, mak
     assert client.get(listening.get_absolute_url()).status_code == 404
     assert client.get(listening.audio_url("a")).status_code == 404
     assert not ListeningRound.objects.filter(listener=other_user).exists()
+
+
+@pytest.fixture
+def two_takes(make_clone):
+    from lab.takes import add_take
+
+    first = make_clone(name="Take one", visibility=Clone.Visibility.UNLISTED, preview=wav_bytes(2, f0=150))
+    second = make_clone(name="Take two", visibility=Clone.Visibility.UNLISTED, preview=wav_bytes(3, f0=250))
+    add_take(first, second)
+    return first, second
+
+
+def test_two_takes_play_as_a_and_b_and_the_preferred_one_is_tallied(client, user, two_takes):
+    first, second = two_takes
+    client.force_login(user)
+    page = client.get(reverse("lab:listen", args=[first.uuid])).content.decode()
+    assert "Compare two takes" in page and str(second.uuid) in page
+
+    listening = start_round(client, reverse("lab:listen", args=[first.uuid]))
+    assert listening.other is None
+    response = client.post(reverse("lab:listen", args=[first.uuid]), {"other": str(second.uuid)})
+    listening = ListeningRound.objects.get(uuid=response["Location"].split("/")[-2])
+    assert listening.other == second
+
+    first_side = listening.original_is
+    second_side = "b" if first_side == "a" else "a"
+    assert body(client.get(listening.audio_url(first_side))) == first.preview_audio.open("rb").read()
+    assert body(client.get(listening.audio_url(second_side))) == second.preview_audio.open("rb").read()
+    page = client.get(listening.get_absolute_url()).content.decode()
+    assert "Which one sounds more like the speaker?" in page
+    assert body(client.get(reverse("lab:round_reference", args=[listening.uuid]))) == first.sample.open("rb").read()
+
+    client.post(listening.get_absolute_url(), {"answer": second_side})
+    page = client.get(listening.get_absolute_url()).content.decode()
+    assert "You chose take 2." in page
+    second_page = client.get(second.get_absolute_url()).content.decode()
+    assert "Against other takes, listeners preferred this one in 1 of 1 comparison." in second_page
+    first_page = client.get(first.get_absolute_url()).content.decode()
+    assert "preferred this one in 0 of 1 comparison." in first_page
+    # Take rounds do not count as original-against-clone rounds.
+    assert first.listening_rounds.tally()["answered"] == 0
+
+
+def test_a_private_take_is_not_compared_through_anothers_share_link(client, two_takes):
+    first, second = two_takes
+    Clone.objects.filter(pk=second.pk).update(visibility=Clone.Visibility.PRIVATE)
+    page = client.get(reverse("lab:listen_shared", args=[first.share_token])).content.decode()
+    assert str(second.uuid) not in page
+    response = client.post(reverse("lab:listen_shared", args=[first.share_token]), {"other": str(second.uuid)})
+    assert response.status_code == 404 and not ListeningRound.objects.exists()
+    # A reference track is only for take rounds: in an original round the sample is a hidden side.
+    listening = start_round(client, reverse("lab:listen_shared", args=[first.share_token]))
+    assert client.get(reverse("lab:round_reference", args=[listening.uuid])).status_code == 404

@@ -4,6 +4,7 @@ from django import template
 from django.conf import settings
 
 from lab import similarity
+from lab.models import take_tally
 from lab.takes import siblings
 
 register = template.Library()
@@ -26,6 +27,7 @@ def lab_panel(context, clone):
         "parts": list(clone.sample_parts.all()) if can_manage else [],
         "takes": siblings(clone),
         "tally": clone.listening_rounds.tally(),
+        "take_tally": take_tally(clone),
         "score": score,
         "scoring": settings.LAB_SIMILARITY and similarity.is_available(),
         "csrf_token": context.get("csrf_token"),
