@@ -77,3 +77,15 @@ def test_the_gallery_shows_only_the_main_take_of_a_voice(client, joined_clone):
     assert list(Clone.objects.gallery()) == [joined_clone]
     client.post(reverse("lab:main", args=[sibling.uuid]))
     assert list(Clone.objects.gallery()) == [sibling]
+
+
+def test_the_speak_page_offers_a_voice_by_its_main_take(client, joined_clone):
+    client.post(reverse("lab:again", args=[joined_clone.uuid]))
+    sibling = Clone.objects.exclude(pk=joined_clone.pk).get()
+    Clone.objects.update(status=Clone.Status.READY, voice_id="v")
+    client.post(reverse("lab:main", args=[sibling.uuid]))
+
+    page = client.get(reverse("clones:speak")).content.decode()
+    assert f'value="{sibling.uuid}"' in page and f'value="{joined_clone.uuid}"' not in page
+    # The other take still speaks from its own page.
+    assert client.get(joined_clone.get_absolute_url()).context["speech_form"] is not None
