@@ -3,6 +3,7 @@
 Mounted on the API by api/views.py; access is the API's own (`api.views._own_clone`): the token's owner only.
 """
 
+import copy
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -11,11 +12,12 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from accounts.models import QuotaExceeded
-from api.errors import ApiError, quota_exceeded
-from api.schemas import CloneOut, Error, SampleQuality
+from api.errors import ApiError, form_invalid, quota_exceeded
+from api.schemas import CLONE_FORM_BODY, CloneOut, Error, SampleQuality
 from clones.intake import advice_messages
-from lab.assembly import AssemblyError
-from lab.forms import TakeForm
+from clones.models import Clone
+from lab.assembly import MAX_FILES, AssemblyError
+from lab.forms import MultiCloneForm, TakeForm
 from lab.models import ListeningRound, SimilarityScore, take_tally
 from lab.takes import other_stretches, siblings
 
@@ -85,6 +87,57 @@ def _lab_out(clone):
         if score
         else None,
     }
+
+
+def _joined_form_body():
+    """The multipart body of the single-sample form, with up to MAX_FILES `recordings` in place of `sample`."""
+    body = copy.deepcopy(CLONE_FORM_BODY)
+    schema = body["requestBody"]["content"]["multipart/form-data"]["schema"]
+    del schema["properties"]["sample"]
+    schema["properties"] = {
+        "recordings": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "minItems": 1,
+            "maxItems": MAX_FILES,
+            "description": "1 to 5 recordings of the same person, each as a single sample may be; their clearest "
+            "speech is joined into one sample of at most 30 s.",
+        },
+        "skip": {"type": "string", "description": "Comma-separated indexes (from 0) of recordings to leave out."},
+        "denoise": {"type": "boolean", "description": "true: reduce steady background noise first."},
+        **schema["properties"],
+    }
+    schema["required"] = ["recordings", *[field for field in schema["required"] if field != "sample"]]
+    return body
+
+
+@router.post(
+    "/lab/clones",
+    response={201: CloneOut, 400: Error, 401: Error, 413: Error, 429: Error},
+    openapi_extra=_joined_form_body(),
+    summary="Create a clone from several recordings",
+)
+def create_joined_clone(request, response: HttpResponse):
+    """Join the clearest speech of up to 5 recordings into one sample and clone it; see `GET .../lab`."""
+    from api.views import _absolute, _clone_out
+    from clones.submissions import submit_clone
+
+    data = request.POST.copy()
+    data.setdefault("language", Clone.Language.ENGLISH)
+    data.setdefault("visibility", Clone.Visibility.PRIVATE)
+    too_large = getattr(request, "upload_too_large", False)
+    form = MultiCloneForm(data, request.FILES, owner=request.auth, upload_too_large=too_large)
+    if not form.is_valid():
+        if too_large:
+            message = form.errors["recordings"][0]
+            raise ApiError(413, "file_too_large", message, fields={"recordings": [message]})
+        raise form_invalid(form)
+    try:
+        clone = submit_clone(form)
+    except QuotaExceeded as exc:
+        raise quota_exceeded(exc) from exc
+    response["Location"] = _absolute(request, "get_clone", clone.uuid)
+    return Status(201, _clone_out(request, clone))
 
 
 @router.get(

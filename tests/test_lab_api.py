@@ -55,3 +55,47 @@ def test_the_openapi_document_describes_the_lab(client):
     assert "/api/v1/clones/{uuid}/lab" in schema["paths"] and "/api/v1/clones/{uuid}/takes" in schema["paths"]
     lab = schema["components"]["schemas"]["LabOut"]["properties"]
     assert {"sample_parts", "takes", "listening", "similarity"} <= set(lab)
+
+
+def test_a_clone_from_three_recordings_through_the_api(client, api_token, django_capture_on_commit_callbacks):
+    from tests.test_lab_assembly import recording
+
+    form = {"name": "API joined", "preview_text": "Hello.", "consent": "true"}
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = client.post(
+            "/api/v1/lab/clones", {**form, "recordings": [recording(i) for i in range(3)]}, **auth(api_token)
+        )
+
+    assert response.status_code == 201, response.content
+    clone = Clone.objects.get(uuid=response.json()["uuid"])
+    assert len(enqueued) == 1 and response.json()["quality"]["format"] == "wav"
+    parts = client.get(f"/api/v1/clones/{clone.uuid}/lab", **auth(api_token)).json()["sample_parts"]
+    assert [p["name"] for p in parts] == ["take-0.wav", "take-1.wav", "take-2.wav"]
+
+
+def test_one_bad_recording_among_five_through_the_api_is_named(client, api_token):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.test_lab_assembly import recording
+
+    files = [recording(i) for i in range(4)] + [SimpleUploadedFile("clip.mp4", b"\0\0\0\x18ftypisom" + b"\0" * 100)]
+    form = {"name": "API joined", "preview_text": "Hello.", "consent": "true", "recordings": files}
+    response = client.post("/api/v1/lab/clones", form, **auth(api_token))
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["fields"]["recordings"][0].startswith("“clip.mp4”: ")
+    assert not Clone.objects.exists() and not Usage.objects.exists()
+
+
+def test_the_api_reads_five_recordings_of_almost_the_limit_each(client, api_token, settings):
+    from tests.test_lab_assembly import recording
+
+    settings.SAMPLE_MAX_BYTES = 2_500_000
+    files = [recording(i, pause=18.0) for i in range(5)]
+    assert sum(f.size for f in files) > 4 * settings.SAMPLE_MAX_BYTES
+    form = {"name": "Big", "preview_text": "Hello.", "consent": "true", "recordings": files}
+    response = client.post("/api/v1/lab/clones", form, **auth(api_token))
+
+    assert response.status_code == 201, response.content
