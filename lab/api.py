@@ -1,6 +1,6 @@
 """The lab in the JSON API: a clone's joined sample, its takes, its listening results and its score.
 
-Mounted on the API by api/views.py; access is the API's own (`api.views._own_clone`): the token's owner only.
+Joined to the API in api/urls.py; access is the API's own (`api.views._own_clone`): the token's owner only.
 """
 
 import copy
@@ -14,8 +14,10 @@ from ninja import Field, Router, Schema, Status
 from accounts.models import QuotaExceeded
 from api.errors import ApiError, form_invalid, quota_exceeded
 from api.schemas import CLONE_FORM_BODY, CloneOut, Error, SampleQuality
+from api.views import _absolute, _clone_out, _own_clone
 from clones.intake import advice_messages
 from clones.models import Clone
+from clones.submissions import submit_clone
 from lab.assembly import MAX_FILES, AssemblyError
 from lab.forms import MultiCloneForm, TakeForm
 from lab.models import ListeningRound, SimilarityScore, take_tally
@@ -119,9 +121,6 @@ def _joined_form_body():
 )
 def create_joined_clone(request, response: HttpResponse):
     """Join the clearest speech of up to 5 recordings into one sample and clone it; see `GET .../lab`."""
-    from api.views import _absolute, _clone_out
-    from clones.submissions import submit_clone
-
     data = request.POST.copy()
     data.setdefault("language", Clone.Language.ENGLISH)
     data.setdefault("visibility", Clone.Visibility.PRIVATE)
@@ -147,8 +146,6 @@ def create_joined_clone(request, response: HttpResponse):
 )
 def get_clone_lab(request, uuid: UUID):
     """Where the sample came from, the voice's takes, blind listening results and the similarity score."""
-    from api.views import _own_clone
-
     return _lab_out(_own_clone(request, uuid))
 
 
@@ -159,9 +156,6 @@ def get_clone_lab(request, uuid: UUID):
 )
 def create_take(request, uuid: UUID, response: HttpResponse):
     """A sibling take of the voice from other stretches of its recordings, charged like any clone."""
-    from api.views import _absolute, _clone_out, _own_clone
-    from clones.submissions import submit_clone
-
     source = _own_clone(request, uuid)
     try:
         assembly = other_stretches(source)

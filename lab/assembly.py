@@ -61,7 +61,8 @@ class Assembly:
         return sorted(rows, key=lambda row: row["at"])
 
 
-def _samples(wav_bytes):
+def samples_of(wav_bytes):
+    """A 16-bit mono WAV (as the intake writes them) as float32 samples."""
     with wave.open(io.BytesIO(wav_bytes)) as audio:
         pcm = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
     return pcm.astype(np.float32) / 32768.0
@@ -104,7 +105,7 @@ def take_in(named_files):
             prepared = prepare_sample(fileobj)
         except AudioError as exc:
             raise AssemblyError(_("“%(name)s”: %(reason)s") % {"name": name, "reason": exc}) from exc
-        samples = _samples(prepared.wav)
+        samples = samples_of(prepared.wav)
         parts.append(Part(name=name, prepared=prepared, samples=samples, speech=speech_stretches(samples)))
     return parts
 

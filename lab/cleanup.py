@@ -11,7 +11,7 @@ import io
 import numpy as np
 
 from clones.intake import SAMPLE_RATE, prepare_sample
-from lab.assembly import _samples, to_wav
+from lab.assembly import samples_of, to_wav
 
 # How much of the estimated noise to take away: all of it (1.0) leaves the "underwater" artefacts that
 # spectral gating is known for; 0.85 keeps a trace of room tone and the voice natural.
@@ -30,7 +30,7 @@ def reduce_noise(prepared):
     """The prepared sample with its steady background noise reduced, measured again by the intake."""
     import noisereduce
 
-    samples = _samples(prepared.wav)
+    samples = samples_of(prepared.wav)
     cleaned = noisereduce.reduce_noise(
         y=samples, sr=SAMPLE_RATE, stationary=True, prop_decrease=PROP_DECREASE, n_jobs=1
     ).astype(np.float32)

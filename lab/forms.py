@@ -10,6 +10,7 @@ from clones.models import Clone
 from lab import cleanup
 from lab.assembly import MAX_FILES, AssemblyError, assemble, take_in
 from lab.models import SamplePart
+from lab.takes import add_take
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -177,8 +178,6 @@ class TakeForm:
         )
 
     def save(self):
-        from lab.takes import add_take
-
         clone = self.instance
         clone.sample.save("sample.wav", ContentFile(self.prepared.wav), save=False)
         clone.original.save("original", ContentFile(self.prepared.wav), save=False)
