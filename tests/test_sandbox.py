@@ -1,4 +1,4 @@
-"""The sandbox against the reference (shared/reference/): routes, validation, limits, error codes."""
+"""The sandbox against the BigModel reference (docs/sandbox notes in README): routes, validation, limits, errors."""
 
 import base64
 import io
