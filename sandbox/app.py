@@ -144,6 +144,7 @@ class SandboxApp:
         self.in_flight = 0
         self.f0_cache = {}
         self.ear = hearing.Ear()
+        self.spoken_texts = set()  # for mispeak rules limited to a text's first take
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -195,9 +196,11 @@ class SandboxApp:
             self.in_flight -= 1
 
     def _released_at_end(self, chunks, record):
-        record["stream"] = {"chunks": 0, "complete": False}
+        record["stream"] = {"chunks": 0, "complete": False, "first_chunk_at": None}
         try:
             for chunk in chunks:
+                if record["stream"]["first_chunk_at"] is None:
+                    record["stream"]["first_chunk_at"] = time.time()
                 yield chunk
                 record["stream"]["chunks"] += 1
             record["stream"]["complete"] = True
@@ -240,7 +243,7 @@ class SandboxApp:
             time.sleep(rule["after_latency"])  # the work is done, the answer is late
         if action == "drop_after":
             return self._drop(request)
-        if action == "missing_field" and response.status_code == 200:
+        if action == "missing_field" and response.status_code == 200 and response.mimetype == "application/json":
             response = self._without_field(response, rule.get("field") or FIRST_FIELD.get(route))
         record["status"] = response.status_code
         return response
@@ -406,12 +409,14 @@ class SandboxApp:
             self.f0_cache[key] = voice.estimate_f0(voice.decode(data)) or 120.0
         return self.f0_cache[key]
 
-    @staticmethod
-    def _spoken_units(request, text):
+    def _spoken_units(self, request, text):
         """The units the audio will say: the text's, or with a mistake when a `mispeak` fault applies."""
         units = voice.split_units(text)
         fault = request.fault
-        if fault.get("action") == "mispeak":
+        with self.calls_lock:
+            first_take = text not in self.spoken_texts
+            self.spoken_texts.add(text)
+        if fault.get("action") == "mispeak" and (first_take or not fault.get("first_takes_only")):
             units = voice.mispeak(units, fault["mispeak"], fault["rng"])
         return units
 
@@ -685,6 +690,8 @@ class SandboxApp:
         self.faults.replace([])
         with self.calls_lock:
             self.calls.clear()
+            self.spoken_texts.clear()
+        self.ear.forget()
         return json_response({"ok": True})
 
     def control_voices(self, request):

@@ -184,3 +184,19 @@ def test_hearing_survives_many_remembered_utterances(tmp_path):
         for number in range(40):
             spoken(session, f"Filler sentence number {number} with some other words.")
         assert heard(session, spoken(session, FIRST)) == FIRST
+
+
+def test_mispeak_can_be_limited_to_first_takes(api, server):
+    server.set_faults(
+        [{"route": "audio.speech", "action": "mispeak", "first_takes_only": True, "times": None, "seed": 1}]
+    )
+    assert heard(api, spoken(api, FIRST)) != FIRST  # the first take of this text is spoiled
+    assert heard(api, spoken(api, FIRST)) == FIRST  # its retry is not
+    assert heard(api, spoken(api, SECOND)) != SECOND
+
+
+def test_the_stream_records_when_its_first_chunk_went_out(api, server):
+    body = {"model": "glm-tts", "input": SECOND, "voice": "jam", "stream": True}
+    assert api.post(f"{api.base}/audio/speech", json=body).content.startswith(b"data: ")
+    (call,) = server.calls("audio.speech")
+    assert call["at"] <= call["stream"]["first_chunk_at"] <= call["finished_at"] and call["stream"]["complete"]
