@@ -1,4 +1,4 @@
-"""The sandbox against the BigModel reference (docs/sandbox notes in README): routes, validation, limits, errors."""
+"""The sandbox against the reference (docs/provider-notes.md): routes, validation, limits, error codes."""
 
 import base64
 import io
