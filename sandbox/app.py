@@ -424,7 +424,8 @@ class SandboxApp:
         """The WAV of `speech`, remembered so that transcription gives back what it says."""
         wav = voice.to_wav(speech.samples)
         self.store.remember_text(hashlib.sha256(wav).hexdigest(), speech.text)
-        self.ear.remember(speech, voice.decode(wav))
+        # Resampled here rather than decoded from the WAV: the envelope cannot tell, and it is ten times faster.
+        self.ear.remember(speech, voice._resample(speech.samples, voice.OUTPUT_RATE, hearing.RATE))
         return wav
 
     def _request_id(self, body):
