@@ -114,3 +114,21 @@ def test_first_chunk_latency_can_be_a_fault_and_streams_count_as_in_flight(tmp_p
             assert events_of(response)[-1] == "[DONE]"
         (call,) = server.calls("audio.speech")
         assert call["stream"]["complete"] is True
+
+
+def test_a_stream_can_break_with_an_error_event_or_a_dropped_connection(api, server):
+    server.set_faults([{"route": "audio.speech", "action": "stream_error", "after_chunks": 3, "code": "1234"}])
+    events = events_of(stream(api, request_id="broken-1"))
+    assert len(events) == 4 and "[DONE]" not in events
+    assert [json.loads(e)["choices"][0]["delta"]["content"] != "" for e in events[:3]] == [True] * 3
+    last = json.loads(events[-1])
+    assert last["error"]["code"] == "1234" and last["request_id"] == "broken-1"
+    (call,) = server.calls("audio.speech")
+    assert call["stream"]["broken"] == "stream_error" and call["stream"]["complete"] is False
+
+    server.reset()
+    server.set_faults([{"route": "audio.speech", "action": "stream_drop", "after_chunks": 2}])
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        events_of(stream(api))
+    (call,) = server.calls("audio.speech")
+    assert call["stream"]["broken"] == "stream_drop" and call["stream"]["chunks"] == 2
