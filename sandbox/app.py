@@ -143,7 +143,7 @@ class SandboxApp:
         self.calls_lock = threading.Lock()
         self.in_flight = 0
         self.f0_cache = {}
-        self.ear = hearing.Ear()
+        self.ear = hearing.Ear(self.store.root / "heard")
         self.spoken_texts = set()  # for mispeak rules limited to a text's first take
 
     def __call__(self, environ, start_response):

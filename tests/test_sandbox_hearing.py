@@ -179,3 +179,12 @@ def test_the_stream_records_when_its_first_chunk_went_out(api, sandbox):
     assert api.post(f"{api.base}/audio/speech", json=body).content.startswith(b"data: ")
     (call,) = sandbox.calls("audio.speech")
     assert call["at"] <= call["stream"]["first_chunk_at"] <= call["finished_at"] and call["stream"]["complete"]
+
+
+def test_a_restarted_sandbox_still_hears_what_it_said(tmp_path):
+    with running_sandbox(tmp_path) as sandbox:
+        samples = spoken(api_session(sandbox), SECOND)
+    with running_sandbox(tmp_path) as sandbox:
+        assert heard(api_session(sandbox), 0.5 * samples) == SECOND
+        sandbox.reset()
+        assert heard(api_session(sandbox), 0.5 * samples) == FOREIGN_TRANSCRIPT
