@@ -301,6 +301,9 @@ class Clone(models.Model):
 
     @property
     def failure_reason(self):
+        # A provider error code says most precisely what went wrong and who must act (bigmodel.ERROR_CODES).
+        if self.error_kind != self.ErrorKind.INTERNAL and bigmodel.user_message(self.error_code):
+            return bigmodel.user_message(self.error_code)
         reasons = {
             self.ErrorKind.UNAVAILABLE: _(
                 "The voice service is unavailable or overloaded right now. Please try again later."

@@ -130,3 +130,17 @@ def check_late_voice(clone):
         return 0
     clone.retry()  # the pipeline skips to the preview
     return 1
+
+
+@shared_task
+def refresh_system_voices():
+    """Run by Celery beat and by check_provider: the provider's system voices into the shared cache,
+    so that pages offer them without calling the provider. A failure leaves the cached or built-in list."""
+    from clones import system_voices
+
+    try:
+        with bigmodel.BigModelClient.from_settings() as client:
+            return len(system_voices.refresh(client))
+    except bigmodel.BigModelError as exc:
+        logger.warning("system voices not refreshed: %s", exc)
+        return 0

@@ -13,7 +13,10 @@ from tests.conftest import start_worker, stop_worker, wait_until
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 UNAVAILABLE = "The voice service is unavailable or overloaded right now. Please try again later."
-ACCOUNT = "The site's voice service account cannot be used right now (for example, its balance is in arrears)."
+ACCOUNT = "The site's voice service account cannot be used right now (inactive, locked or in arrears)."
+AUTH = "The voice service refused the site's API key."
+NO_ACCESS = "The site's voice service account has no access to this function of the service."
+PLAN = "The site's voice service plan has reached a usage or fair-use limit, so the work was stopped"
 REJECTED = "The voice service rejected this sample or text."
 CONTENT = "The voice service refused this content under its content policy."
 
@@ -33,7 +36,10 @@ FAULTS = {
     "dropped": ({"action": "drop"}, True, None),
     "malformed": ({"action": "malformed"}, True, None),
     "400-1214": ({"action": "error", "status": 400, "code": "1214"}, False, REJECTED),
-    "401-1002": ({"action": "error", "status": 401, "code": "1002"}, False, ACCOUNT),
+    "401-1002": ({"action": "error", "status": 401, "code": "1002"}, False, AUTH),
+    "403-1220": ({"action": "error", "status": 403, "code": "1220"}, False, NO_ACCESS),
+    "429-1313": ({"action": "error", "status": 429, "code": "1313"}, False, PLAN),
+    "429-1321": ({"action": "error", "status": 429, "code": "1321"}, False, PLAN),
     "400-1301": ({"action": "error", "status": 400, "code": "1301"}, False, CONTENT),
 }
 STEPS = ["files.upload", "voice.clone", "files.content"]

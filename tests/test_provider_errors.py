@@ -1,0 +1,184 @@
+"""Provider errors mapped by meaning, and replies read strictly, over real HTTP on loopback.
+
+The error table is walked against the sandbox's fault injection; replies the sandbox never sends (a 200
+with a field missing, a speech reply that is JSON) come from a small scripted server of our own.
+"""
+
+import io
+import json
+import threading
+
+import pytest
+from django.utils import translation
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from clones import bigmodel
+from tests.samples import wav_bytes
+
+
+@pytest.fixture
+def client(sandbox):
+    with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key, read_timeout=5) as client:
+        yield client
+
+
+@pytest.mark.parametrize("code", sorted(bigmodel.ERROR_CODES))
+def test_every_documented_code_raises_its_class_with_a_translated_message(client, sandbox, code):
+    row = bigmodel.ERROR_CODES[code]
+    sandbox.set_faults([{"route": "voice.list", "action": "error", "status": row.status, "code": code}])
+    with pytest.raises(bigmodel.BigModelError) as caught:
+        client.list_voices()
+    assert type(caught.value) is row.error_class
+    assert caught.value.code == code and caught.value.status == row.status
+    assert caught.value.retryable is issubclass(row.error_class, bigmodel.TransientError)
+    with translation.override("en"):
+        english = str(bigmodel.user_message(code))
+    with translation.override("zh-hans"):
+        chinese = str(bigmodel.user_message(code))
+    assert english and chinese and chinese != english
+
+
+def test_no_access_to_the_api_is_an_account_problem_not_a_rejected_sample(client, sandbox):
+    sandbox.set_faults([{"route": "voice.list", "action": "error", "status": 403, "code": "1220"}])
+    with pytest.raises(bigmodel.AccountProblem) as caught:
+        client.list_voices()
+    assert not isinstance(caught.value, bigmodel.InvalidRequest) and not caught.value.retryable
+
+
+@pytest.mark.parametrize("code", [str(n) for n in range(1313, 1322)])
+def test_plan_and_fair_use_limits_are_not_retried_like_rate_limits(client, sandbox, code):
+    sandbox.set_faults([{"route": "voice.list", "action": "error", "status": 429, "code": code}])
+    with pytest.raises(bigmodel.PlanLimitReached) as caught:
+        client.list_voices()
+    assert not caught.value.retryable
+    assert "staff" in str(bigmodel.user_message(code))
+
+
+@pytest.mark.parametrize("status, error_class", [(403, bigmodel.NoApiAccess), (434, bigmodel.NoApiAccess)])
+def test_statuses_without_a_code_map_by_the_status_table(client, sandbox, status, error_class):
+    sandbox.set_faults([{"route": "voice.list", "action": "error", "status": status}])
+    with pytest.raises(error_class):
+        client.list_voices()
+
+
+# -- a scripted provider: answers each route with what the test says, and keeps the requests -----------
+
+
+class ScriptedProvider:
+    def __init__(self):
+        self.replies = {}
+        self.requests = []
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.requests.append((request.path, request.get_data()))
+        status, content_type, body = self.replies[request.path.rsplit("/api/paas/v4", 1)[-1]]
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+        return Response(body, status=status, content_type=content_type)(environ, start_response)
+
+
+@pytest.fixture
+def scripted():
+    provider = ScriptedProvider()
+    server = make_server("127.0.0.1", 0, provider, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    provider.base_url = f"http://127.0.0.1:{server.server_port}/api/paas/v4"
+    yield provider
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def scripted_client(provider, **kwargs):
+    return bigmodel.BigModelClient(provider.base_url, "key", read_timeout=5, **kwargs)
+
+
+def clone_call(client):
+    return client.clone_voice(voice_name="vc_x", input="Hi.", file_id="f1", model="glm-tts-clone")
+
+
+def test_a_clone_reply_without_a_voice_is_a_retryable_bad_response(scripted):
+    scripted.replies["/voice/clone"] = (200, "application/json", {})
+    with scripted_client(scripted) as client, pytest.raises(bigmodel.BadResponse) as caught:
+        clone_call(client)
+    assert caught.value.retryable and "'voice'" in str(caught.value)
+
+
+def test_a_clone_reply_without_a_preview_file_is_still_a_voice(scripted):
+    scripted.replies["/voice/clone"] = (200, "application/json", {"voice": "v-1"})
+    with scripted_client(scripted) as client:
+        assert clone_call(client) == bigmodel.ClonedVoice(voice="v-1")
+
+
+@pytest.mark.parametrize(
+    "path, reply, call",
+    [
+        ("/files", {"id": 42}, lambda c: c.upload_file(io.BytesIO(b"RIFF"), "a.wav")),
+        ("/files", {"id": "f", "bytes": "12"}, lambda c: c.upload_file(io.BytesIO(b"RIFF"), "a.wav")),
+        ("/voice/list", {}, lambda c: c.list_voices()),
+        ("/voice/list", {"voice_list": {"voice": "v"}}, lambda c: c.list_voices()),
+        ("/voice/list", {"voice_list": [{"voice_name": "n"}]}, lambda c: c.list_voices()),
+        ("/voice/list", {"voice_list": ["v"]}, lambda c: c.list_voices()),
+        ("/voice/delete", {"update_time": "2026-01-01 00:00:00"}, lambda c: c.delete_voice("v")),
+        ("/audio/transcriptions", {"id": "t"}, lambda c: c.transcribe(io.BytesIO(b"RIFF"), "a.wav")),
+        ("/voice/clone", [], clone_call),
+    ],
+)
+def test_missing_or_mistyped_fields_are_bad_responses(scripted, path, reply, call):
+    scripted.replies[path] = (200, "application/json", reply)
+    with scripted_client(scripted) as client, pytest.raises(bigmodel.BadResponse):
+        call(client)
+
+
+def test_a_delete_reply_in_the_sdks_shape_is_read(scripted):
+    scripted.replies["/voice/delete"] = (200, "application/json", {"voice": "v", "delete_time": "2026-01-01"})
+    with scripted_client(scripted) as client:
+        assert client.delete_voice("v").delete_time == "2026-01-01"
+
+
+def speak(client):
+    return client.speech(input="Hello.", voice="tongtong", model="glm-tts")
+
+
+def test_speech_that_is_a_json_error_is_read_as_that_error(scripted):
+    error = {"error": {"code": "1301", "message": "unsafe"}}
+    scripted.replies["/audio/speech"] = (200, "application/json", error)
+    with scripted_client(scripted) as client, pytest.raises(bigmodel.ContentRejected) as caught:
+        speak(client)
+    assert caught.value.code == "1301" and caught.value.status == 200
+
+
+def test_speech_that_is_a_plan_limit_in_a_2xx_stops_the_work(scripted):
+    scripted.replies["/audio/speech"] = (200, "text/plain", b'{"error": {"code": "1313", "message": "fair use"}}')
+    with scripted_client(scripted) as client, pytest.raises(bigmodel.PlanLimitReached):
+        speak(client)
+
+
+@pytest.mark.parametrize(
+    "content_type, body",
+    [("application/json", {"ok": True}), ("text/html", b"<html>gateway</html>"), ("audio/wav", b"")],
+)
+def test_speech_that_is_not_audio_is_a_bad_response(scripted, content_type, body):
+    scripted.replies["/audio/speech"] = (200, content_type, body)
+    with scripted_client(scripted) as client, pytest.raises(bigmodel.BadResponse):
+        speak(client)
+
+
+@pytest.mark.parametrize("watermark", [True, False])
+def test_speech_sends_the_watermark_setting(scripted, watermark):
+    scripted.replies["/audio/speech"] = (200, "audio/wav", wav_bytes(1))
+    with scripted_client(scripted, watermark=watermark) as client:
+        assert speak(client)[:4] == b"RIFF"
+    path, body = scripted.requests[-1]
+    assert json.loads(body)["watermark_enabled"] is watermark
+
+
+@pytest.mark.django_db
+def test_the_client_built_from_settings_sends_bigmodel_watermark(scripted, settings):
+    settings.BIGMODEL_BASE_URL, settings.BIGMODEL_WATERMARK = scripted.base_url, False
+    scripted.replies["/audio/speech"] = (200, "audio/wav", wav_bytes(1))
+    with bigmodel.BigModelClient.from_settings() as client:
+        speak(client)
+    assert json.loads(scripted.requests[-1][1])["watermark_enabled"] is False
