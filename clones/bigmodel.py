@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -77,6 +78,17 @@ class BadResponse(TransientError):
 
 class PermanentError(BigModelError):
     """Trying again with the same request cannot succeed."""
+
+
+class PreviewUnavailable(BigModelError):
+    """No route gave us a preview (see `BigModelClient.fetch_preview`). Retryable when at least one route
+    failed for a reason that may pass; the voice itself is fine either way."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        self.retryable = any(error.retryable for error in errors.values())
+        summary = "; ".join(f"{route}: {error}" for route, error in errors.items())
+        super().__init__(f"No preview from any route ({summary or 'none applies'})", code="preview")
 
 
 class AuthenticationFailed(PermanentError):
@@ -395,6 +407,67 @@ class BigModelClient:
         finds out); by default it goes without, since a signed URL elsewhere must not receive the key."""
         return self._send("GET", url, route="download", parse=_audio_bytes, auth=with_key)
 
+    def find_voice(self, voice_name):
+        """Our voice by its exact name (the provider's name filter is fuzzy), or None."""
+        for voice in self.list_voices(voice_type="PRIVATE", voice_name=voice_name):
+            if voice.voice_name == voice_name:
+                return voice
+        return None
+
+    # -- the preview: three routes, in the order that works on the real service ------------------
+
+    def fetch_preview(self, *, voice, voice_name, file_id="", text="", speech_model=""):
+        """Return (audio bytes, route) for a new voice's preview, trying in turn:
+
+        1. "download_url": `/voice/list`'s `download_url`, which third-party integrations use; fetched
+           without the key, and again with it only if refused and the URL is on the API's own host.
+        2. "file_content": `GET /files/{file_id}/content`. The docs say it serves batch files only
+           ("只支持 batch 文件类型", docs.bigmodel.cn, 文件内容), so it is a fallback.
+        3. "speech": the preview text spoken by `/audio/speech` in the new voice (the clone page lists
+           the preview as optional, "试听音频（可选）"), so a paid-for voice is never left without one.
+
+        A route that fails for any reason hands over to the next, except an account-side error, which
+        the next would only repeat. Raises PreviewUnavailable when none gives audio.
+        """
+        errors = {}
+        routes = [("download_url", lambda: self._download_preview(voice_name))]
+        if file_id:
+            routes.append(("file_content", lambda: _audio_or_bad(self.file_content(file_id), "file content")))
+        if text and speech_model:
+            speak = self.speech
+            routes.append(("speech", lambda: speak(input=text[:SPEECH_MAX_CHARS], voice=voice, model=speech_model)))
+        for route, fetch in routes:
+            try:
+                return fetch(), route
+            except BigModelError as exc:
+                # The account itself refused (bad key, arrears, plan limit): every other route would too.
+                # No access to one API (434 on the file API, in closed beta) is only this route's failure.
+                if isinstance(exc, AuthenticationFailed | QuotaExhausted) or (
+                    isinstance(exc, AccountProblem) and not isinstance(exc, NoApiAccess)
+                ):
+                    raise
+                errors[route] = exc
+        raise PreviewUnavailable(errors)
+
+    def _download_preview(self, voice_name):
+        listed = self.find_voice(voice_name)
+        if listed is None or not listed.download_url:
+            raise BadResponse("The voice list has no download_url for this voice")
+        url = listed.download_url
+        # A refused download says nothing about the account (the URL may be signed, expired or need the
+        # key): it is reported as this route's failure, never as an account problem that stops the work.
+        try:
+            try:
+                return _audio_or_bad(self.download(url), "download_url")
+            except (AuthenticationFailed, NoApiAccess):
+                if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
+                    raise  # never send the key to another host
+                return _audio_or_bad(self.download(url, with_key=True), "download_url")
+        except (AuthenticationFailed, AccountProblem, QuotaExhausted) as exc:
+            if exc.status is None or not 400 <= exc.status < 500 or exc.code:
+                raise
+            raise InvalidRequest(f"download_url refused: {exc}", status=exc.status) from exc
+
     # -- transport ----------------------------------------------------------------------------
 
     def _json(self, method, path, *, route, **kwargs):
@@ -425,7 +498,7 @@ class BigModelClient:
             raise ConnectionFailed("The connection to BigModel failed or was dropped") from exc
         except BigModelError as exc:
             code = exc.code or ("malformed" if isinstance(exc, BadResponse) else None)
-            if isinstance(exc, AuthenticationFailed | AccountProblem | QuotaExhausted):
+            if auth and isinstance(exc, AuthenticationFailed | AccountProblem | QuotaExhausted):
                 # Nothing a user can do about these: the error log is where staff learn they must act.
                 logger.error("bigmodel route=%s refused the account: %s", route, exc)
             raise
@@ -468,6 +541,21 @@ def _audio_bytes(response):
     code = str(error["code"])
     cls = ERROR_CODES[code].error_class if code in ERROR_CODES else BadResponse
     raise cls(error.get("message") or "an error in a 2xx reply", status=response.status_code, code=code)
+
+
+def looks_like_audio(data):
+    """WAV (RIFF/WAVE) or MP3 (an ID3 tag or a frame sync), the formats the provider sends."""
+    return (
+        (data[:4] == b"RIFF" and data[8:12] == b"WAVE")
+        or data[:3] == b"ID3"
+        or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0)
+    )
+
+
+def _audio_or_bad(data, what):
+    if not looks_like_audio(data):
+        raise BadResponse(f"BigModel's {what} is not WAV or MP3 audio")
+    return data
 
 
 def _error_from(response):
