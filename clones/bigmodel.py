@@ -168,6 +168,9 @@ class ErrorCode:
 # business code has its row; a code that is not here falls back on the HTTP status (`error_class_for`).
 ERROR_CODES = {
     "500": ErrorCode(500, ServerError, _BUSY),
+    # HTTP statuses of the file API that the page lists without a business code of their own.
+    "434": ErrorCode(434, NoApiAccess, _NO_ACCESS),
+    "435": ErrorCode(435, InvalidRequest, _INVALID),
     **{str(n): ErrorCode(401, AuthenticationFailed, _AUTH) for n in range(1000, 1005)},
     "1100": ErrorCode(429, AccountProblem, _ACCOUNT),
     **{str(n): ErrorCode(429, AccountProblem, _ACCOUNT) for n in (1110, 1111, 1112, 1113, 1120, 1121)},

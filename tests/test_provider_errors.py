@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from clones import bigmodel
+from sandbox import errors as sandbox_errors
 from tests.samples import wav_bytes
 
 
@@ -23,10 +24,15 @@ def client(sandbox):
         yield client
 
 
+def test_the_table_has_a_row_for_every_code_the_sandbox_documents():
+    assert set(bigmodel.ERROR_CODES) == set(sandbox_errors.ERRORS)
+
+
 @pytest.mark.parametrize("code", sorted(bigmodel.ERROR_CODES))
 def test_every_documented_code_raises_its_class_with_a_translated_message(client, sandbox, code):
     row = bigmodel.ERROR_CODES[code]
-    sandbox.set_faults([{"route": "voice.list", "action": "error", "status": row.status, "code": code}])
+    # The code alone: the sandbox answers it with the HTTP status and message the docs give it.
+    sandbox.set_faults([{"route": "voice.list", "action": "error", "code": code}])
     with pytest.raises(bigmodel.BigModelError) as caught:
         client.list_voices()
     assert type(caught.value) is row.error_class
@@ -182,3 +188,45 @@ def test_the_client_built_from_settings_sends_bigmodel_watermark(scripted, setti
     with bigmodel.BigModelClient.from_settings() as client:
         speak(client)
     assert json.loads(scripted.requests[-1][1])["watermark_enabled"] is False
+
+
+# -- the same against the sandbox's documented faults -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "route, call",
+    [
+        (
+            "voice.clone",
+            lambda c: c.clone_voice(voice_name="vc_m", input="Hi.", file_id=upload(c), model="glm-tts-clone"),
+        ),
+        ("files.upload", lambda c: upload(c)),
+        ("audio.transcriptions", lambda c: c.transcribe(io.BytesIO(wav_bytes(2)), "a.wav")),
+    ],
+)
+def test_the_sandboxs_missing_field_is_a_retryable_bad_response(client, sandbox, route, call):
+    sandbox.set_faults([{"route": route, "action": "missing_field"}])
+    with pytest.raises(bigmodel.BadResponse) as caught:
+        call(client)
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    "code, error_class",
+    [("1301", bigmodel.ContentRejected), ("1313", bigmodel.PlanLimitReached), ("1214", bigmodel.InvalidRequest)],
+)
+def test_the_sandboxs_error_body_on_speech_is_read_as_its_error(client, sandbox, code, error_class):
+    sandbox.set_faults([{"route": "audio.speech", "action": "error_body", "code": code}])
+    with pytest.raises(error_class) as caught:
+        speak(client)
+    assert caught.value.code == code
+
+
+def test_a_listed_voice_without_its_id_is_a_bad_response(client, sandbox):
+    sandbox.set_faults([{"route": "voice.list", "action": "missing_field", "field": "voice"}])
+    with pytest.raises(bigmodel.BadResponse):
+        client.list_voices(voice_type="OFFICIAL")
+
+
+def upload(client):
+    return client.upload_file(io.BytesIO(wav_bytes(2)), "a.wav").id
