@@ -310,6 +310,7 @@ class BigModelClient:
         self.watermark = watermark
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_key}"
+        self.calls = 0  # requests sent, for check_provider's report
 
     @classmethod
     def from_settings(cls):
@@ -408,7 +409,12 @@ class BigModelClient:
     def download(self, url, *, with_key=False):
         """Fetch a `download_url` from `list_voices`. Whether it needs the key is not documented (check_provider
         finds out); by default it goes without, since a signed URL elsewhere must not receive the key."""
+        if with_key and not self.on_api_host(url):
+            raise InvalidRequest("The key is only ever sent to the API's own host")
         return self._send("GET", url, route="download", parse=_audio_bytes, auth=with_key)
+
+    def on_api_host(self, url):
+        return urlsplit(url).netloc == urlsplit(self.base_url).netloc
 
     def find_voice(self, voice_name):
         """Our voice by its exact name (the provider's name filter is fuzzy), or None."""
@@ -463,7 +469,7 @@ class BigModelClient:
             try:
                 return _audio_or_bad(self.download(url), "download_url")
             except (AuthenticationFailed, NoApiAccess):
-                if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
+                if not self.on_api_host(url):
                     raise  # never send the key to another host
                 return _audio_or_bad(self.download(url, with_key=True), "download_url")
         except (AuthenticationFailed, AccountProblem, QuotaExhausted) as exc:
@@ -485,6 +491,7 @@ class BigModelClient:
         # The session carries the Authorization header; a foreign signed URL must not get it.
         send = self.session.request if auth else requests.request
         limiter = self.limiter if auth else contextlib.nullcontext
+        self.calls += 1
         try:
             with limiter():
                 started = time.monotonic()  # time the call, not the wait for a slot
