@@ -5,8 +5,9 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from clones import bigmodel
+from clones import bigmodel, tasks
 from clones.models import Clone, Tag, Utterance
+from clones.pipeline import provider_client
 from clones.reconcile import import_voice, reconcile
 
 
@@ -24,8 +25,18 @@ class UtteranceInline(admin.TabularInline):
 
 @admin.register(Clone)
 class CloneAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "status", "visibility", "voice_id", "error_code", "attempts", "created_at"]
-    list_filter = ["status", "visibility", "language", "error_kind", "provider_model", "created_at"]
+    list_display = [
+        "name",
+        "owner",
+        "status",
+        "visibility",
+        "voice_id",
+        "preview_route",
+        "error_code",
+        "attempts",
+        "created_at",
+    ]
+    list_filter = ["status", "visibility", "language", "error_kind", "preview_route", "provider_model", "created_at"]
     list_select_related = ["owner"]
     search_fields = ["name", "owner__username", "owner__email", "voice_name", "voice_id", "uuid", "request_id"]
     date_hierarchy = "created_at"
@@ -38,7 +49,7 @@ class CloneAdmin(admin.ModelAdmin):
         "uuid", "voice_name", "voice_id", "sample_file_id", "preview_file_id", "request_id", "sample_format",
         "sample_duration", "status", "error_kind", "error_code", "error_message", "attempts", "clone_requested_at",
         "lease_expires_at", "deletion_requested_at", "gone_at", "consent_by", "consent_at", "created_at", "updated_at",
-        "started_at", "finished_at", "original", "quality",
+        "started_at", "finished_at", "original", "quality", "preview_route", "failure_message",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["uuid", "name", "owner", "visibility", "language", "tags", "status", "attempts"]}),
@@ -66,12 +77,13 @@ class CloneAdmin(admin.ModelAdmin):
                     "sample_file_id",
                     "preview_file_id",
                     "preview_audio",
+                    "preview_route",
                     "request_id",
                     "clone_requested_at",
                 ]
             },
         ),  # fmt: skip
-        (_("Errors"), {"fields": ["error_kind", "error_code", "error_message"]}),
+        (_("Errors"), {"fields": ["error_kind", "error_code", "error_message", "failure_message"]}),
         (_("Consent"), {"fields": ["consent_by", "consent_at"]}),
         (
             _("Timestamps"),
@@ -96,7 +108,7 @@ class CloneAdmin(admin.ModelAdmin):
         """Compare with the provider; unknown voices can be imported (to you) or deleted there."""
         if not request.user.has_perm("clones.change_clone"):
             return redirect("admin:index")
-        with bigmodel.BigModelClient.from_settings() as client:
+        with provider_client() as client:
             try:
                 report = reconcile(client)
                 chosen = set(request.POST.getlist("voice"))
@@ -128,7 +140,7 @@ class CloneAdmin(admin.ModelAdmin):
     def retry_failed(self, request, queryset):
         clones = list(queryset.filter(status=Clone.Status.FAILED, deletion_requested_at=None))
         for clone in clones:
-            clone.retry()
+            tasks.retry_clone(clone)
         self._done(
             request,
             ngettext("%(count)d clone queued again.", "%(count)d clones queued again.", len(clones)),
@@ -139,7 +151,7 @@ class CloneAdmin(admin.ModelAdmin):
     def refetch_preview(self, request, queryset):
         clones = list(queryset.filter(status=Clone.Status.READY, deletion_requested_at=None))
         for clone in clones:
-            clone.refetch_preview()
+            tasks.refetch_preview(clone)
         self._done(
             request, ngettext("%(count)d preview queued.", "%(count)d previews queued.", len(clones)), len(clones)
         )
@@ -148,7 +160,7 @@ class CloneAdmin(admin.ModelAdmin):
     def delete_at_provider(self, request, queryset):
         clones = list(queryset.filter(deletion_requested_at=None))
         for clone in clones:
-            clone.request_deletion()
+            tasks.request_deletion(clone)
         self._done(
             request,
             ngettext("%(count)d clone queued for deletion.", "%(count)d clones queued for deletion.", len(clones)),

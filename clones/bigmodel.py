@@ -2,7 +2,7 @@
 
 Nothing else in the project imports `requests` or knows a BigModel route. Every call has connect and
 read timeouts, results are small typed records, and every failure is a `BigModelError` whose class
-says whether trying again can help (the table `ERROR_CODES` below).
+says whether trying again can help (the table `ERROR_CODES` below; "Errors" in docs/provider-notes.md).
 """
 
 import contextlib
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ def log_context(**fields):
         _log_fields.reset(token)
 
 
-SYSTEM_VOICES = ("tongtong", "chuichui", "xiaochen", "jam", "kazi", "douji", "luodo")
 SPEECH_MAX_CHARS = 1024
 
 
@@ -121,32 +120,33 @@ class ContentRejected(PermanentError):
 
 
 # What the people involved are told, one sentence per meaning; each code below points at one of them.
-_AUTH = _(
+# Kept as source text (a clone stores the sentence it failed with) and translated when shown.
+_AUTH = gettext_noop(
     "The voice service refused the site's API key. The site's staff must check BIGMODEL_API_KEY; nothing is "
     "wrong with your request."
 )
-_ACCOUNT = _(
+_ACCOUNT = gettext_noop(
     "The site's voice service account cannot be used right now (inactive, locked or in arrears). The site's "
     "staff must settle it in the BigModel console; please try again once they have."
 )
-_NO_ACCESS = _(
+_NO_ACCESS = gettext_noop(
     "The site's voice service account has no access to this function of the service. The site's staff must "
     "have it enabled for the account (BigModel console or support); nothing is wrong with your sample."
 )
-_UNSUPPORTED = _(
+_UNSUPPORTED = gettext_noop(
     "The voice service no longer offers the function or model this site uses. The site's staff must update "
     "the configured model or the application."
 )
-_INVALID = _("The voice service rejected this sample or text.")
-_DUPLICATE = _("The voice service had already received this request. Please try again.")
-_TOO_LONG = _("The text is too long for the voice service.")
-_CONTENT = _("The voice service refused this content under its content policy.")
-_BUSY = _("The voice service is busy or unavailable right now. Please try again later.")
-_DAILY = _(
+_INVALID = gettext_noop("The voice service rejected this sample or text.")
+_DUPLICATE = gettext_noop("The voice service had already received this request. Please try again.")
+_TOO_LONG = gettext_noop("The text is too long for the voice service.")
+_CONTENT = gettext_noop("The voice service refused this content under its content policy.")
+_BUSY = gettext_noop("The voice service is busy or unavailable right now. Please try again later.")
+_DAILY = gettext_noop(
     "The site's daily allowance at the voice service is used up. Please try again tomorrow; the site's staff "
     "can raise the allowance with BigModel."
 )
-_PLAN = _(
+_PLAN = gettext_noop(
     "The site's voice service plan has reached a usage or fair-use limit, so the work was stopped rather than "
     "retried. Please try again later; the site's staff must check the plan's limits in the BigModel console "
     "(the error code tells them which limit)."
@@ -211,7 +211,7 @@ def error_class_for(status, code):
 def user_message(code):
     """The translated sentence for a provider error code, or "" for a code the table does not know."""
     known = ERROR_CODES.get(str(code)) if code else None
-    return known.message if known else ""
+    return gettext(known.message) if known else ""
 
 
 def _retry_after(response):
@@ -313,15 +313,14 @@ class BigModelClient:
         self.calls = 0  # requests sent, for check_provider's report
 
     @classmethod
-    def from_settings(cls):
-        from clones.throttle import provider_slot
-
+    def from_settings(cls, *, limiter=None):
+        """A client as the settings describe it; clones.pipeline.provider_client() adds the global cap."""
         return cls(
             settings.BIGMODEL_BASE_URL,
             settings.BIGMODEL_API_KEY,
             connect_timeout=settings.BIGMODEL_CONNECT_TIMEOUT,
             read_timeout=settings.BIGMODEL_READ_TIMEOUT,
-            limiter=provider_slot,
+            limiter=limiter,
             watermark=settings.BIGMODEL_WATERMARK,
         )
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clones import system_voices
-from clones.audio import ACCEPT, AudioError, prepare_sample, upload_too_large_message
+from clones.intake import ACCEPT, AudioError, prepare_sample, upload_too_large_message
 from clones.models import Clone, Tag, Utterance
 
 MAX_TAGS = 5

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from clones import bigmodel, system_voices, watermark
+from clones.pipeline import provider_client
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "check_provider_sample.wav"
 SAMPLE_TRANSCRIPT = "这是一段五秒钟的示例音频，用来检查语音服务。"
@@ -49,7 +50,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, spend=False, **options):
         self.failures = 0
-        self.client = bigmodel.BigModelClient.from_settings()
+        self.client = provider_client()
         with self.client:
             self.line(
                 "info", "base URL", settings.BIGMODEL_BASE_URL + (" (sandbox)" if settings.BIGMODEL_SANDBOX else "")
