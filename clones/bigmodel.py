@@ -530,7 +530,17 @@ def _json_object(response):
         raise BadResponse("BigModel sent a body that is not valid JSON", status=response.status_code) from exc
     if not isinstance(body, dict):
         raise BadResponse("BigModel sent JSON of an unexpected shape", status=response.status_code)
+    _raise_carried_error(body, response.status_code)
     return body
+
+
+def _raise_carried_error(body, status):
+    """A 2xx whose JSON is an error body ({"error": {"code", "message"}}) is that error, not a reply."""
+    error = body.get("error")
+    if isinstance(error, dict) and error.get("code") is not None:
+        code = str(error["code"])
+        cls = ERROR_CODES[code].error_class if code in ERROR_CODES else BadResponse
+        raise cls(error.get("message") or "an error in a 2xx reply", status=status, code=code)
 
 
 def _audio_bytes(response):
@@ -544,12 +554,9 @@ def _audio_bytes(response):
         body = response.json()
     except ValueError:
         return data  # audio that happens to start with "{" is still audio; the caller sniffs it
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict) or error.get("code") is None:
-        raise BadResponse("BigModel sent JSON where audio was expected", status=response.status_code)
-    code = str(error["code"])
-    cls = ERROR_CODES[code].error_class if code in ERROR_CODES else BadResponse
-    raise cls(error.get("message") or "an error in a 2xx reply", status=response.status_code, code=code)
+    if isinstance(body, dict):
+        _raise_carried_error(body, response.status_code)
+    raise BadResponse("BigModel sent JSON where audio was expected", status=response.status_code)
 
 
 def looks_like_audio(data):

@@ -230,3 +230,10 @@ def test_a_listed_voice_without_its_id_is_a_bad_response(client, sandbox):
 
 def upload(client):
     return client.upload_file(io.BytesIO(wav_bytes(2)), "a.wav").id
+
+
+def test_a_json_reply_that_is_an_error_body_is_that_error(client, sandbox):
+    sandbox.set_faults([{"route": "voice.clone", "action": "error_body", "code": "1220"}])
+    with pytest.raises(bigmodel.NoApiAccess) as caught:
+        client.clone_voice(voice_name="vc_e", input="Hi.", file_id=upload(client), model="glm-tts-clone")
+    assert caught.value.status == 200 and caught.value.code == "1220"
