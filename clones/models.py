@@ -527,6 +527,8 @@ class Utterance(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.QUEUED)
     error_code = models.CharField(_("provider error code"), max_length=32, blank=True)
     error_message = models.TextField(_("provider error message"), blank=True)
+    # As on Clone: the source text of the provider code's sentence, translated when shown.
+    failure_message = models.TextField(_("failure message"), blank=True, editable=False)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -588,10 +590,19 @@ class Utterance(models.Model):
         self.error_code, self.error_message = error.code or "", error.message
         self.save(update_fields=["status", "error_code", "error_message"])
 
-    def mark_failed(self, code, message):
+    def mark_failed(self, code, message, failure_message=""):
         self.status, self.finished_at = self.Status.FAILED, timezone.now()
-        self.error_code, self.error_message = code, message
-        self.save(update_fields=["status", "finished_at", "error_code", "error_message"])
+        self.error_code, self.error_message, self.failure_message = code, message, failure_message
+        self.save(update_fields=["status", "finished_at", "error_code", "error_message", "failure_message"])
+
+    @property
+    def failure_reason(self):
+        """What its owner is told when it failed: the provider code's sentence, if it had one."""
+        if self.status != self.Status.FAILED:
+            return ""
+        if self.failure_message:
+            return gettext(self.failure_message)
+        return _("The voice service could not speak this text.")
 
 
 def provider_call_settled():

@@ -169,7 +169,9 @@ def fail(clone, error):
 
 
 def fail_utterance(utterance, error):
-    utterance.mark_failed(getattr(error, "code", None) or "", _error_message(error))
+    code = getattr(error, "code", None) or ""
+    known = bigmodel.ERROR_CODES.get(code) if isinstance(error, bigmodel.BigModelError) else None
+    utterance.mark_failed(code, _error_message(error), known.message if known else "")
 
 
 def error_kind(error):

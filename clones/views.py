@@ -233,6 +233,7 @@ def utterance_status(request, uuid):
             "audio_url": utterance.get_audio_url() if utterance.audio else None,
             "duration": utterance.duration,
             "duration_label": utterance.duration_label,
+            "failure_reason": str(utterance.failure_reason),
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -9,12 +9,16 @@ import json
 import threading
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from clones import bigmodel
+from clones.models import Utterance
 from sandbox import errors as sandbox_errors
+from tests.conftest import wait_until
 from tests.samples import wav_bytes
 
 
@@ -237,3 +241,23 @@ def test_a_json_reply_that_is_an_error_body_is_that_error(client, sandbox):
     with pytest.raises(bigmodel.NoApiAccess) as caught:
         client.clone_voice(voice_name="vc_e", input="Hi.", file_id=upload(client), model="glm-tts-clone")
     assert caught.value.status == 200 and caught.value.code == "1220"
+
+
+# -- what an owner reads when speech stops on a plan limit --------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_speech_stopped_by_a_plan_limit_says_so_and_is_not_retried(user, sandbox, celery_worker):
+    sandbox.set_faults([{"route": "audio.speech", "action": "error", "code": "1316", "times": None}])
+    client = Client()
+    client.force_login(user)
+    client.post(reverse("clones:speak"), {"voice": "tongtong", "text": "你好。", "speed": 1, "volume": 1})
+    utterance = wait_until(lambda: Utterance.objects.filter(status="failed").first(), timeout=60)
+    assert len(sandbox.calls("audio.speech")) == 1
+    state = client.get(reverse("clones:utterance_status", args=[utterance.uuid])).json()
+    assert state["failure_reason"].startswith("The site's voice service plan has reached a usage or fair-use limit")
+    assert state["failure_reason"] in client.get(reverse("clones:speak")).text.replace("&#x27;", "'")
+    client.cookies["django_language"] = "zh-hans"
+    chinese = client.get(reverse("clones:utterance_status", args=[utterance.uuid]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "套餐" in chinese.json()["failure_reason"]
