@@ -85,6 +85,10 @@ class Ear:
             while len(self.utterances) > REMEMBERED:
                 self.utterances.pop(next(iter(self.utterances)))
 
+    def forget(self):
+        with self.lock:
+            self.utterances.clear()
+
     def hear(self, samples16k):
         """The text of the remembered speech found in the audio, in order; None if none is found."""
         x = envelope(samples16k)
