@@ -82,3 +82,23 @@ def trim_leading_tone(samples, rate):
 def tone_seconds(samples, rate):
     """Return the start times (s) of every tone frame in the whole audio: where a listener hears a beep."""
     return [start / rate for start, _, kind in _frames(samples, rate) if kind == "tone"]
+
+
+def trim_part_chunks(index, chunks, rate=24000):
+    """The same for a join that streams each part as chunks of samples (`trim=` of a part-by-part join):
+    the first part passes untouched; of every later part, the first SEARCH_SECONDS are gathered, their
+    lead-in cut, and the rest passed on as it comes. Holds at most SEARCH_SECONDS of samples."""
+    chunks = iter(chunks)
+    if index == 0:
+        yield from chunks
+        return
+    head, size = [], 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= SEARCH_SECONDS * rate:
+            break
+    if head:
+        gathered = np.concatenate(head)
+        yield gathered[leading_tone_end(gathered, rate) :]
+    yield from chunks

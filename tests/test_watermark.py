@@ -82,3 +82,14 @@ def test_the_speech_page_says_generated_audio_is_ai_generated(client, user, sett
     settings.BIGMODEL_WATERMARK = enabled
     client.force_login(user)
     assert words in client.get(reverse("clones:speak")).text
+
+
+def test_a_streaming_join_trims_every_part_but_the_first_chunk_by_chunk(sandbox):
+    parts = [samples_of(speak(sandbox, f"Part {n}. " + SENTENCE))[0] for n in range(3)]
+    rate = SPEECH_RATE
+    for index, part in enumerate(parts):
+        chunks = [part[start : start + 1024] for start in range(0, len(part), 1024)]  # one decoded frame each
+        kept = np.concatenate(list(watermark.trim_part_chunks(index, chunks, rate)))
+        expected = part if index == 0 else watermark.trim_leading_tone(part, rate)
+        assert np.array_equal(kept, expected)
+        assert watermark.has_leading_tone(kept, rate) is (index == 0)
