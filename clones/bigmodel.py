@@ -442,8 +442,8 @@ class BigModelClient:
         if file_id:
             routes.append(("file_content", lambda: _audio_or_bad(self.file_content(file_id), "file content")))
         if text and speech_model:
-            speak = self.speech
-            routes.append(("speech", lambda: speak(input=text[:SPEECH_MAX_CHARS], voice=voice, model=speech_model)))
+            text = text[:SPEECH_MAX_CHARS]
+            routes.append(("speech", lambda: self.speech(input=text, voice=voice, model=speech_model)))
         for route, fetch in routes:
             try:
                 return fetch(), route
@@ -459,8 +459,10 @@ class BigModelClient:
 
     def _download_preview(self, voice_name):
         listed = self.find_voice(voice_name)
-        if listed is None or not listed.download_url:
-            raise BadResponse("The voice list has no download_url for this voice")
+        if listed is None:  # a list that lags behind a clone just made: worth another look later
+            raise BadResponse("The voice list does not show this voice yet")
+        if not listed.download_url:
+            raise InvalidRequest("The voice list gives no download_url for this voice")
         url = listed.download_url
         # A refused download says nothing about the account (the URL may be signed, expired or need the
         # key): it is reported as this route's failure, never as an account problem that stops the work.
