@@ -71,9 +71,13 @@ MIDDLEWARE = [
 ]
 
 # Login brute force: after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address,
-# that pair is locked out for LOGIN_LOCKOUT_MINUTES.
+# that pair is locked out for LOGIN_LOCKOUT_MINUTES; after LOGIN_FAILURE_LIMIT_PER_ADDRESS wrong
+# passwords from one address, whatever the usernames, the address is (accounts/lockout.py says why
+# this is a failure limit and not a lockout parameter).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+AXES_FAILURE_LIMIT = "accounts.lockout.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -180,6 +184,15 @@ LOGOUT_REDIRECT_URL = "clones:gallery"
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 # Console by default (password reset mails appear in the web process's output); SMTP by EMAIL_URL.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# A new account spends nothing at the provider until its address is confirmed by a mailed link: on by
+# default once mail really goes out (EMAIL_URL set), so a new sign-up is not a fresh quota.
+SIGNUP_EMAIL_CONFIRMATION = env.bool("SIGNUP_EMAIL_CONFIRMATION", default=bool(env.str("EMAIL_URL", default="")))
+# Abuse limits, counted over the last hour: sign-ups per network address and in all, password-reset
+# requests per network address and mails per email address.
+SIGNUPS_PER_ADDRESS_PER_HOUR = env.int("SIGNUPS_PER_ADDRESS_PER_HOUR", default=3)
+SIGNUPS_PER_HOUR = env.int("SIGNUPS_PER_HOUR", default=100)
+PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = env.int("PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", default=5)
+PASSWORD_RESET_MAILS_PER_EMAIL_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_EMAIL_PER_HOUR", default=2)
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Voiceclone <noreply@localhost>")
 
