@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: HEAD is answered as GET without a body, other methods than GET/HEAD/POST get 405.
+    "voiceclone_site.methods.HttpMethodsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +116,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
 SECURE_REFERRER_POLICY = "same-origin"
 
 ROOT_URLCONF = "voiceclone_site.urls"
+CSRF_FAILURE_VIEW = "voiceclone_site.errors.csrf_failure"
 WSGI_APPLICATION = "voiceclone_site.wsgi.application"
 
 TEMPLATES = [

@@ -11,3 +11,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("clones.urls")),
 ]
+
+# Errors in the site's style (and JSON under /api/), never Django's bare pages.
+handler400 = "voiceclone_site.errors.bad_request"
+handler403 = "voiceclone_site.errors.permission_denied"
