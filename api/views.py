@@ -179,7 +179,7 @@ def clone_preview(request, uuid: UUID):
     clone = _clone(request, uuid)
     if not clone.preview_audio:
         raise not_found(_("This clone has no preview audio yet."))
-    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=False)
+    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=False, changeable=True)
 
 
 @api.post(

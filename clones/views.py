@@ -125,7 +125,7 @@ def _preview_response(request, clone):
     if not clone.preview_audio:
         raise Http404
     public = clone.visibility == Clone.Visibility.PUBLIC
-    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=public)
+    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=public, changeable=True)
 
 
 @require_GET
