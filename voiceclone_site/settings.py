@@ -322,7 +322,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line goes through the redaction of share tokens (runserver's request lines included).
+    "filters": {"redact_share_tokens": {"()": "voiceclone_site.log_redaction.RedactShareTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_share_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django": {"level": "INFO"}},
+    "loggers": {
+        "django": {"level": "INFO"},
+        # runserver's access log: Django's default sends it to a handler of its own, unfiltered.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
