@@ -649,8 +649,11 @@ class Utterance(models.Model):
         texts = split_text(self.text, bigmodel.SPEECH_MAX_CHARS)
         workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            # Each part runs in a copy of this context, so its log lines still name the utterance.
-            parts = list(pool.map(lambda text: contextvars.copy_context().run(self._speak, client, text), texts))
+            # Each part runs in a copy of this thread's context, so its log lines still name the utterance.
+            # The copy is taken here, in the task's thread: taken in the pool thread it would be that
+            # thread's own empty context. One copy per part, as a context can be entered by one thread at a time.
+            futures = [pool.submit(contextvars.copy_context().run, self._speak, client, text) for text in texts]
+            parts = [future.result() for future in futures]
         data, seconds = join_speech(parts, settings.SPEECH_PAUSE_SECONDS)
         self.audio.save(f"{self.uuid}.wav", ContentFile(data), save=False)
         self.duration, self.parts = round(seconds, 2), len(texts)
