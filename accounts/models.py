@@ -1,3 +1,5 @@
+import contextlib
+import contextvars
 import hashlib
 import math
 import secrets
@@ -47,6 +49,7 @@ class Usage(models.Model):
     class Kind(models.TextChoices):
         CLONE = "clone", _("Clone")
         SPEECH_CHARS = "speech_chars", _("Speech characters")
+        TRANSCRIPTION = "transcription", _("Transcription")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage", verbose_name=_("user")
@@ -66,6 +69,8 @@ class Usage(models.Model):
 
 def _daily_limit(user, kind):
     limits = Limits.objects.filter(user=user).first()
+    if kind == Usage.Kind.TRANSCRIPTION:
+        return settings.QUOTA_TRANSCRIPTIONS_PER_DAY
     if kind == Usage.Kind.CLONE:
         override = limits and limits.clones_per_day
         return override if override is not None else settings.QUOTA_CLONES_PER_DAY
@@ -108,6 +113,11 @@ def charge(user, kind, amount):
     if used + amount > limit:
         if kind == Usage.Kind.CLONE:
             message = _("You have used your %(limit)d clones for the last 24 hours. Please try again later.")
+        elif kind == Usage.Kind.TRANSCRIPTION:
+            message = _(
+                "You have used your %(limit)d transcriptions for the last 24 hours. Please type the transcript, "
+                "or try again later."
+            )
         else:
             message = _(
                 "This would pass your limit of %(limit)d characters of speech in 24 hours "
@@ -294,3 +304,77 @@ class AccountEvent(models.Model):
         # Only the last hour is ever counted; older rows go as new ones come.
         cls.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
         return cls.objects.create(kind=kind, ip_address=ip_address, email=email.lower())
+
+
+class ProviderCallQuerySet(models.QuerySet):
+    def since(self, moment):
+        return self.filter(created_at__gte=moment)
+
+    def today(self):
+        """The calls of the current day in the site's time zone."""
+        return self.since(timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0))
+
+    def totals(self):
+        """{route: {"calls": n, "units": n}}: what these calls cost, route by route."""
+        rows = self.values("route").annotate(calls=Count("pk"), units=Sum("units")).order_by("route")
+        return {row["route"]: {"calls": row["calls"], "units": row["units"]} for row in rows}
+
+
+class ProviderCall(models.Model):
+    """Every paid provider call, recorded before it goes out, against the user it is made for.
+
+    `Usage` is what a user may still spend (checked when work is submitted); this is what the
+    work then cost, call by call: retries, regenerations and re-sent parts included.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_calls", verbose_name=_("user")
+    )
+    route = models.CharField(_("call"), max_length=40)
+    units = models.PositiveIntegerField(_("units"), default=1, help_text=_("Characters for speech, else 1."))
+    subject = models.CharField(_("for"), max_length=64, blank=True, help_text=_("For example clone:12."))
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = ProviderCallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("provider call")
+        verbose_name_plural = _("provider calls")
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self):
+        return f"{self.user} {self.route} {self.units}"
+
+
+def meter(user_id, route, units=1, subject=""):
+    """Record one paid call for `user_id` before it is made (see `billing`)."""
+    return ProviderCall.objects.create(user_id=user_id, route=route, units=units, subject=subject)
+
+
+_billed_to = contextvars.ContextVar("provider_calls_billed_to", default=None)
+
+
+@contextlib.contextmanager
+def billing(user_id, subject):
+    """Within this block, every paid call the BigModel client makes is metered to `user_id`.
+
+    The client gets `meter_current_call` as its hook (clones.bigmodel knows nothing of users); the
+    owner travels in a context variable, copied into the threads that speak parts in parallel.
+    """
+    token = _billed_to.set((user_id, subject))
+    try:
+        yield
+    finally:
+        _billed_to.reset(token)
+
+
+class UnbilledCall(RuntimeError):
+    """A paid call was about to go out with nobody to bill: a bug, and refused rather than paid for."""
+
+
+def meter_current_call(route, units):
+    owner = _billed_to.get()
+    if owner is None:
+        raise UnbilledCall(f"paid provider call {route} outside of billing()")
+    meter(owner[0], route, units, owner[1])

@@ -6,6 +6,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.models import billing
 from clones import bigmodel
 from clones.models import Clone, Tag, Utterance
 from clones.reconcile import apply, compare, import_voice
@@ -126,7 +127,8 @@ class CloneAdmin(admin.ModelAdmin):
         chosen = set(request.POST.getlist("voice"))
         for voice in [v for v in report.unknown if v.voice in chosen]:
             if "import" in request.POST:
-                import_voice(client, voice, request.user)
+                with billing(request.user.pk, f"import:{voice.voice}"):  # its preview is downloaded
+                    import_voice(client, voice, request.user)
             else:
                 client.delete_voice(voice.voice)
         if chosen:

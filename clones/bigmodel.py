@@ -30,6 +30,12 @@ def log_context(**fields):
         _log_fields.reset(token)
 
 
+# The calls that cost money: uploading a sample, cloning, fetching a preview (either way), speaking,
+# recognizing speech. Listing and deleting voices are free.
+PAID_ROUTES = frozenset(
+    {"files.upload", "voice.clone", "files.content", "download", "audio.speech", "audio.transcriptions"}
+)
+
 SYSTEM_VOICES = ("tongtong", "chuichui", "xiaochen", "jam", "kazi", "douji", "luodo")
 SPEECH_MAX_CHARS = 1024
 
@@ -173,16 +179,22 @@ class DeletedVoice:
 
 
 class BigModelClient:
-    def __init__(self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0, limiter=None):
+    def __init__(
+        self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0, limiter=None, before_paid_call=None
+    ):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         # A context manager around every API call, e.g. a cap on calls in flight across workers.
         self.limiter = limiter or contextlib.nullcontext
+        # Called with (route, units) just before each paid call goes out, e.g. to write it in a ledger.
+        # If it raises, the call is not made.
+        self.before_paid_call = before_paid_call
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_key}"
 
     @classmethod
     def from_settings(cls):
+        from accounts.models import meter_current_call
         from clones.throttle import provider_slot
 
         return cls(
@@ -191,6 +203,7 @@ class BigModelClient:
             connect_timeout=settings.BIGMODEL_CONNECT_TIMEOUT,
             read_timeout=settings.BIGMODEL_READ_TIMEOUT,
             limiter=provider_slot,
+            before_paid_call=meter_current_call,
         )
 
     def close(self):
@@ -273,7 +286,7 @@ class BigModelClient:
             "volume": volume,
             "response_format": response_format,
         }
-        return self._bytes("POST", "/audio/speech", route="audio.speech", json=payload)
+        return self._bytes("POST", "/audio/speech", route="audio.speech", json=payload, units=len(input))
 
     def transcribe(self, fileobj, filename, *, model="glm-asr-2512"):
         body = self._json(
@@ -297,7 +310,7 @@ class BigModelClient:
     def _bytes(self, method, path, *, route, **kwargs):
         return self._send(method, self.base_url + path, route=route, parse=_raw_bytes, **kwargs)
 
-    def _send(self, method, url, *, route, parse, auth=True, **kwargs):
+    def _send(self, method, url, *, route, parse, auth=True, units=1, **kwargs):
         started = time.monotonic()
         status = code = None
         # The session carries the Authorization header; a foreign signed URL must not get it.
@@ -305,6 +318,8 @@ class BigModelClient:
         limiter = self.limiter if auth else contextlib.nullcontext
         try:
             with limiter():
+                if route in PAID_ROUTES and self.before_paid_call is not None:
+                    self.before_paid_call(route, units)
                 started = time.monotonic()  # time the call, not the wait for a slot
                 response = send(method, url, timeout=self.timeout, **kwargs)
             status = response.status_code

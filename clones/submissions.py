@@ -33,3 +33,13 @@ def submit_speech(form):
         utterance = form.save()
         utterance.enqueue()
     return utterance
+
+
+def submit_retry(clone):
+    """Send a failed clone through the pipeline again, charged to its owner like a new one; or raise QuotaExceeded.
+
+    Its steps that have their result are skipped, but the clone call itself may be paid again.
+    """
+    with transaction.atomic():
+        charge(clone.owner, Usage.Kind.CLONE, 1)
+        clone.retry()

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import billing
 from clones import bigmodel
 from clones.models import Clone, Utterance
 
@@ -25,7 +26,11 @@ def process_clone(self, clone_id):
     if clone is None or not clone.claim():
         return  # gone, finished, or another worker holds it
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
+        with (
+            bigmodel.BigModelClient.from_settings() as client,
+            bigmodel.log_context(clone=clone.pk),
+            billing(clone.owner_id, f"clone:{clone.pk}"),
+        ):
             try:
                 clone.process(client)
             except bigmodel.PermanentError:
@@ -63,7 +68,11 @@ def delete_clone(self, clone_id):
         # The pipeline is still working on it: come back once its lease can have ended.
         raise self.retry(countdown=retry_delay(min(self.request.retries, 3)))
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
+        with (
+            bigmodel.BigModelClient.from_settings() as client,
+            bigmodel.log_context(clone=clone.pk),
+            billing(clone.owner_id, f"clone:{clone.pk}"),
+        ):
             clone.delete_at_provider(client)
     except bigmodel.BigModelError as exc:
         clone.release()
@@ -79,7 +88,11 @@ def synthesize_utterance(self, utterance_id):
     if utterance is None or not utterance.claim():
         return
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(utterance=utterance.pk):
+        with (
+            bigmodel.BigModelClient.from_settings() as client,
+            bigmodel.log_context(utterance=utterance.pk),
+            billing(utterance.owner_id, f"utterance:{utterance.pk}"),
+        ):
             utterance.synthesize(client)
     except bigmodel.TransientError as exc:
         if self.request.retries >= settings.CLONE_MAX_RETRIES:
@@ -111,6 +124,9 @@ def sweep_stuck_work():
             Utterance.objects.filter(pk=utterance.pk).update(status=Utterance.Status.QUEUED)
             utterance.enqueue()
         counts["utterances"] += 1
+    from transcripts.tasks import sweep_abandoned  # transcripts' tasks import this module
+
+    counts["transcriptions"] = sweep_abandoned()
     if any(counts.values()):
         logger.warning("sweep %s", " ".join(f"{k.replace(' ', '_')}={v}" for k, v in counts.items()))
     return counts
@@ -122,7 +138,11 @@ def check_late_voice(clone):
     clone.late_voice_checked_at = timezone.now()
     clone.save(update_fields=["late_voice_checked_at", "updated_at"])
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
+        with (
+            bigmodel.BigModelClient.from_settings() as client,
+            bigmodel.log_context(clone=clone.pk),
+            billing(clone.owner_id, f"clone:{clone.pk}"),
+        ):
             if not clone.adopt_late_voice(client):
                 return 0
     except bigmodel.BigModelError:

@@ -1,5 +1,3 @@
-import io
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,7 +8,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import QuotaExceeded
-from clones import bigmodel
 from clones.audio import (
     PROVIDER_FORMATS,
     AudioError,
@@ -23,7 +20,7 @@ from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, Speech
 from clones.http import audio_response
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
-from clones.submissions import submit_clone, submit_speech
+from clones.submissions import submit_clone, submit_retry, submit_speech
 
 GALLERY_PAGE_SIZE = 24
 
@@ -179,7 +176,10 @@ def rotate_share_link(request, uuid):
 def retry(request, uuid):
     clone = _clone_for(request, uuid, Clone.can_manage)
     if clone.status == Clone.Status.FAILED:
-        clone.retry()
+        try:
+            submit_retry(clone)
+        except QuotaExceeded as exc:
+            messages.error(request, str(exc))
     return redirect(clone)
 
 
@@ -294,19 +294,3 @@ def sample(request, uuid):
     if not clone.sample:
         raise Http404
     return audio_response(request, clone.sample, PROVIDER_FORMATS.get(clone.sample_format, "audio/wav"), public=False)
-
-
-@login_required
-@require_POST
-def transcribe(request):
-    """Fill in a sample's transcript with the provider's speech recognition."""
-    # Any format we accept, sent as the normalized WAV: at most 30 s, which recognition takes.
-    prepared = _prepare_upload(request)
-    if isinstance(prepared, JsonResponse):
-        return prepared
-    try:
-        with bigmodel.BigModelClient.from_settings() as client:
-            text = client.transcribe(io.BytesIO(prepared.wav), "sample.wav")
-    except bigmodel.BigModelError:
-        return JsonResponse({"error": _("Speech recognition is unavailable right now.")}, status=502)
-    return JsonResponse({"text": text})

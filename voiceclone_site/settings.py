@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "clones",
+    "transcripts",
     "accounts",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
@@ -305,6 +306,9 @@ CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
 QUOTA_CLONES_PER_DAY = env.int("QUOTA_CLONES_PER_DAY", default=10)
 QUOTA_SPEECH_CHARS_PER_DAY = env.int("QUOTA_SPEECH_CHARS_PER_DAY", default=100_000)
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=6)
+# Transcript help: recognitions per user a day, and how many of one user's may wait or run at once.
+QUOTA_TRANSCRIPTIONS_PER_DAY = env.int("QUOTA_TRANSCRIPTIONS_PER_DAY", default=30)
+TRANSCRIPTIONS_IN_FLIGHT_PER_USER = env.int("TRANSCRIPTIONS_IN_FLIGHT_PER_USER", default=1)
 
 # Samples: the provider takes mp3/wav up to 10 MB, ideally 3 to 30 s of speech.
 SAMPLE_MAX_BYTES = env.int("SAMPLE_MAX_BYTES", default=10 * 1024 * 1024)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),
+    path("transcripts/", include("transcripts.urls")),
     path("", include("clones.urls")),
 ]
 

@@ -1,0 +1,79 @@
+"""Every paid provider call is metered to its owner before it goes out; the ledger says what a user cost today."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import ProviderCall, UnbilledCall, Usage, billing
+from clones import bigmodel
+from clones.models import Clone, Utterance
+from clones.tasks import process_clone, synthesize_utterance
+from clones.text import split_text
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_clone_pipeline_meters_upload_clone_and_preview_to_its_owner(make_clone, sandbox, user, other_user):
+    clone = make_clone(status=Clone.Status.QUEUED)
+    process_clone.apply(args=[clone.pk])  # the task itself, in this process, against the sandbox
+    clone.refresh_from_db()
+    assert clone.is_ready
+    calls = ProviderCall.objects.filter(user=user).today().totals()
+    paid = {route: len(sandbox.calls(route)) for route in ("files.upload", "voice.clone", "files.content")}
+    assert (
+        {route: total["calls"] for route, total in calls.items()}
+        == paid
+        == {
+            "files.upload": 1,
+            "voice.clone": 1,
+            "files.content": 1,
+        }
+    )
+    assert set(ProviderCall.objects.values_list("subject", flat=True)) == {f"clone:{clone.pk}"}
+    assert not ProviderCall.objects.filter(user=other_user).exists()
+
+
+def test_speech_is_metered_part_by_part_in_characters(user, sandbox, settings):
+    settings.SPEECH_PARALLEL_PARTS = 2
+    text = "The quick brown fox jumps over the lazy dog near the river bank. " * 30  # two parts
+    utterance = Utterance.objects.create(owner=user, system_voice="tongtong", text=text)
+    synthesize_utterance.apply(args=[utterance.pk])
+    utterance.refresh_from_db()
+    assert utterance.status == Utterance.Status.READY and utterance.parts == 2
+    total = ProviderCall.objects.filter(user=user).today().totals()["audio.speech"]
+    assert total["calls"] == 2
+    assert total["calls"] == len(sandbox.calls("audio.speech"))
+    assert total["units"] == sum(len(part) for part in split_text(utterance.text, bigmodel.SPEECH_MAX_CHARS))
+
+
+def test_a_paid_call_with_nobody_to_bill_is_refused_before_it_goes_out(sandbox):
+    with bigmodel.BigModelClient.from_settings() as client:
+        with pytest.raises(UnbilledCall):
+            client.speech(input="Hello.", voice="tongtong", model="glm-tts")
+        client.list_voices()  # free calls need no owner
+    assert sandbox.calls("audio.speech") == []
+
+
+def test_retrying_a_failed_clone_is_charged_to_its_owner(client, user, make_clone, settings, sandbox):
+    settings.QUOTA_CLONES_PER_DAY = 3
+    client.force_login(user)
+    clone = make_clone(status=Clone.Status.FAILED)
+    for _attempt in range(3):
+        client.post(reverse("clones:retry", args=[clone.uuid]))
+        Clone.objects.filter(pk=clone.pk).update(status=Clone.Status.FAILED)  # as if it failed again
+    assert Usage.objects.filter(user=user, kind=Usage.Kind.CLONE).count() == 3
+    response = client.post(reverse("clones:retry", args=[clone.uuid]), follow=True)
+    assert "You have used your 3 clones" in response.text
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.FAILED
+
+
+def test_the_admin_shows_each_users_cost_today(admin_client, user):
+    with billing(user.pk, "clone:1"):
+        pass
+    ProviderCall.objects.create(user=user, route="audio.speech", units=120, subject="utterance:1")
+    ProviderCall.objects.create(user=user, route="audio.speech", units=80, subject="utterance:1")
+    ProviderCall.objects.create(user=user, route="voice.clone", units=1, subject="clone:1")
+    listing = admin_client.get(reverse("admin:auth_user_changelist")).text
+    assert "2 × audio.speech (200 units)" in listing and "1 × voice.clone (1 units)" in listing
+    page = admin_client.get(reverse("admin:auth_user_change", args=[user.pk])).text
+    assert "2 × audio.speech (200 units)" in page
