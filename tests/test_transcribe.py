@@ -1,9 +1,9 @@
 """Transcript help runs as a task: queued by the page, metered, under the user's quota and in-flight limit."""
 
 import pytest
-from playwright.sync_api import expect
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from accounts.models import ProviderCall, Usage
 from tests.audio_corpus import encode, speech_like
