@@ -7,8 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import billing
-from clones import bigmodel
+from clones import bigmodel, tasks
 from clones.models import Clone, Tag, Utterance
+from clones.pipeline import provider_client
 from clones.reconcile import apply, compare, import_voice
 
 
@@ -100,7 +101,7 @@ class CloneAdmin(admin.ModelAdmin):
             return redirect("admin:index")
         if request.method not in ("GET", "HEAD", "POST"):
             return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
-        with bigmodel.BigModelClient.from_settings() as client:
+        with provider_client() as client:
             try:
                 report = compare(client)
                 if request.method == "POST":
@@ -141,7 +142,7 @@ class CloneAdmin(admin.ModelAdmin):
     def retry_failed(self, request, queryset):
         clones = list(queryset.filter(status=Clone.Status.FAILED, deletion_requested_at=None))
         for clone in clones:
-            clone.retry()
+            tasks.retry_clone(clone)
         self._done(
             request,
             ngettext("%(count)d clone queued again.", "%(count)d clones queued again.", len(clones)),
@@ -152,7 +153,7 @@ class CloneAdmin(admin.ModelAdmin):
     def refetch_preview(self, request, queryset):
         clones = list(queryset.filter(status=Clone.Status.READY, deletion_requested_at=None))
         for clone in clones:
-            clone.refetch_preview()
+            tasks.refetch_preview(clone)
         self._done(
             request, ngettext("%(count)d preview queued.", "%(count)d previews queued.", len(clones)), len(clones)
         )
@@ -161,7 +162,7 @@ class CloneAdmin(admin.ModelAdmin):
     def delete_at_provider(self, request, queryset):
         clones = list(queryset.filter(deletion_requested_at=None))
         for clone in clones:
-            clone.request_deletion()
+            tasks.request_deletion(clone)
         self._done(
             request,
             ngettext("%(count)d clone queued for deletion.", "%(count)d clones queued for deletion.", len(clones)),

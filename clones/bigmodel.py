@@ -2,7 +2,7 @@
 
 Nothing else in the project imports `requests` or knows a BigModel route. Every call has connect and
 read timeouts, results are small typed records, and every failure is a `BigModelError` whose class
-says whether trying again can help (see "Errors" in shared/reference/bigmodel-notes.md).
+says whether trying again can help (see "Errors" in docs/provider-notes.md).
 """
 
 import contextlib
@@ -36,7 +36,6 @@ PAID_ROUTES = frozenset(
     {"files.upload", "voice.clone", "files.content", "download", "audio.speech", "audio.transcriptions"}
 )
 
-SYSTEM_VOICES = ("tongtong", "chuichui", "xiaochen", "jam", "kazi", "douji", "luodo")
 SPEECH_MAX_CHARS = 1024
 
 
@@ -193,17 +192,15 @@ class BigModelClient:
         self.session.headers["Authorization"] = f"Bearer {api_key}"
 
     @classmethod
-    def from_settings(cls):
-        from accounts.models import meter_current_call
-        from clones.throttle import provider_slot
-
+    def from_settings(cls, *, limiter=None, before_paid_call=None):
+        """A client as the settings describe it; clones.pipeline.provider_client() adds the global cap and metering."""
         return cls(
             settings.BIGMODEL_BASE_URL,
             settings.BIGMODEL_API_KEY,
             connect_timeout=settings.BIGMODEL_CONNECT_TIMEOUT,
             read_timeout=settings.BIGMODEL_READ_TIMEOUT,
-            limiter=provider_slot,
-            before_paid_call=meter_current_call,
+            limiter=limiter,
+            before_paid_call=before_paid_call,
         )
 
     def close(self):

@@ -6,6 +6,7 @@ from django.urls import reverse
 from accounts.models import ProviderCall, UnbilledCall, Usage, billing
 from clones import bigmodel
 from clones.models import Clone, Utterance
+from clones.pipeline import provider_client
 from clones.tasks import process_clone, synthesize_utterance
 from clones.text import split_text
 
@@ -46,7 +47,7 @@ def test_speech_is_metered_part_by_part_in_characters(user, sandbox, settings):
 
 
 def test_a_paid_call_with_nobody_to_bill_is_refused_before_it_goes_out(sandbox):
-    with bigmodel.BigModelClient.from_settings() as client:
+    with provider_client() as client:
         with pytest.raises(UnbilledCall):
             client.speech(input="Hello.", voice="tongtong", model="glm-tts")
         client.list_voices()  # free calls need no owner

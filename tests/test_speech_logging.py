@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from clones import bigmodel
+from clones import bigmodel, pipeline
 from clones.models import Utterance
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +19,7 @@ def test_every_speech_log_line_names_the_utterance(user, sandbox, settings, capl
         bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key) as client,
         bigmodel.log_context(utterance=utterance.pk),
     ):
-        utterance.synthesize(client)
+        pipeline.synthesize(utterance, client)
     lines = [record.getMessage() for record in caplog.records if "route=audio.speech" in record.getMessage()]
     assert len(lines) == utterance.parts == 3
     assert all(f"utterance={utterance.pk}" in line for line in lines), lines

@@ -5,6 +5,7 @@ from django.conf import settings
 
 from accounts.models import billing
 from clones import bigmodel
+from clones.pipeline import provider_client
 from clones.tasks import retry_delay
 from transcripts.models import Transcription
 
@@ -18,7 +19,7 @@ def transcribe(self, transcription_id):
         return
     try:
         with (
-            bigmodel.BigModelClient.from_settings() as client,
+            provider_client() as client,
             bigmodel.log_context(transcription=transcription.pk),
             billing(transcription.owner_id, f"transcription:{transcription.pk}"),
             transcription.sample.open("rb") as sample,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import QuotaExceeded, Usage, charge
-from clones.audio import AudioError, prepare_sample, upload_too_large_message
+from clones.intake import AudioError, prepare_sample, upload_too_large_message
 from transcripts.models import Transcription
 
 NO_STORE = {"Cache-Control": "no-store"}
