@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clones import leases
 from clones.audio import PROVIDER_FORMATS
 from clones.intake import advice_messages
 
@@ -93,15 +94,14 @@ class CloneQuerySet(models.QuerySet):
         return live.filter(shared | Q(owner=user)) if user.is_authenticated else live.filter(shared)
 
     def stuck(self, now=None):
-        """Unfinished clones nobody holds that have not moved for STUCK_AFTER_SECONDS."""
+        """Unfinished clones whose worker died (its lease ran out unrenewed), or that nobody has held
+        and that have not moved for STUCK_AFTER_SECONDS (a message lost before any worker took it)."""
         now = now or timezone.now()
+        quiet = Q(lease_expires_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
         return (
-            self.filter(
-                updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS),
-                deletion_requested_at__isnull=True,
-            )
+            self.filter(deletion_requested_at__isnull=True)
             .exclude(status__in=Clone.FINISHED)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .filter(leases.lapsed(now) | quiet)
         )
 
     def may_have_late_voice(self, now=None):
@@ -359,13 +359,13 @@ class Clone(models.Model):
         else:
             candidates = candidates.exclude(status__in=self.FINISHED).filter(deletion_requested_at__isnull=True)
         updates = {
-            "lease_expires_at": now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
+            "lease_expires_at": leases.lease_deadline(now),
             "attempts": F("attempts") + 1,
             "started_at": Coalesce("started_at", now),
         }
         if not for_deletion:
             updates["status"] = self._status_of_next_step()
-        taken = candidates.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).update(**updates)
+        taken = candidates.filter(leases.unheld(now)).update(**updates)
         if taken:
             self.refresh_from_db()
         return bool(taken)
@@ -486,6 +486,11 @@ class Utterance(models.Model):
     error_code = models.CharField(_("provider error code"), max_length=32, blank=True)
     error_message = models.TextField(_("provider error message"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Held by the worker speaking it (clones.leases), so that neither a redelivered message nor the
+    # sweep sends its text to the provider a second time while it is being spoken.
+    lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True, editable=False)
+    # When it was last put in the queue (created, waiting for a retry, queued again by the sweep).
+    queued_at = models.DateTimeField(_("queued"), default=timezone.now, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -528,8 +533,15 @@ class Utterance(models.Model):
         return reverse("clones:utterance_audio", args=[self.uuid])
 
     def claim(self):
-        taken = Utterance.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
-            status=self.Status.SPEAKING, attempts=F("attempts") + 1
+        """Take the lease; False if another worker holds it or it is finished. An utterance left
+        "speaking" by a worker that died is taken over once that worker's lease has run out."""
+        now = timezone.now()
+        taken = (
+            Utterance.objects.filter(pk=self.pk, status__in=[self.Status.QUEUED, self.Status.SPEAKING])
+            .filter(leases.unheld(now))
+            .update(
+                status=self.Status.SPEAKING, attempts=F("attempts") + 1, lease_expires_at=leases.lease_deadline(now)
+            )
         )
         if taken:
             self.refresh_from_db()
@@ -539,17 +551,25 @@ class Utterance(models.Model):
         self.duration, self.parts = duration, parts
         self.status, self.finished_at = self.Status.READY, timezone.now()
         self.error_code = self.error_message = ""
+        self.lease_expires_at = None
         self.save()
 
     def requeue(self, error):
-        self.status = self.Status.QUEUED
+        """Wait for a retry: the lease ends, so the retry's message can take it again."""
+        self.status, self.lease_expires_at, self.queued_at = self.Status.QUEUED, None, timezone.now()
         self.error_code, self.error_message = error.code or "", error.message
-        self.save(update_fields=["status", "error_code", "error_message"])
+        self.save(update_fields=["status", "lease_expires_at", "queued_at", "error_code", "error_message"])
+
+    def mark_swept(self):
+        """Queued again by the sweep: not swept again before its new message had a chance to run."""
+        Utterance.objects.filter(pk=self.pk).update(
+            status=self.Status.QUEUED, lease_expires_at=None, queued_at=timezone.now()
+        )
 
     def mark_failed(self, code, message):
-        self.status, self.finished_at = self.Status.FAILED, timezone.now()
+        self.status, self.finished_at, self.lease_expires_at = self.Status.FAILED, timezone.now(), None
         self.error_code, self.error_message = code, message
-        self.save(update_fields=["status", "finished_at", "error_code", "error_message"])
+        self.save(update_fields=["status", "finished_at", "lease_expires_at", "error_code", "error_message"])
 
 
 def provider_call_settled():
@@ -571,3 +591,12 @@ class ProviderSlot(models.Model):
 
     def __str__(self):
         return f"slot {self.number}"
+
+
+def utterances_to_sweep(now=None):
+    """Unfinished utterances whose worker died (lease run out), or queued STUCK_AFTER_SECONDS ago and not taken."""
+    now = now or timezone.now()
+    never_taken = Q(lease_expires_at__isnull=True, queued_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
+    return Utterance.objects.filter(status__in=[Utterance.Status.QUEUED, Utterance.Status.SPEAKING]).filter(
+        leases.lapsed(now) | never_taken
+    )

@@ -9,7 +9,6 @@ retry what the provider failed at for a while (clones.bigmodel says which errors
 
 import logging
 import random
-from datetime import timedelta
 from functools import partial
 
 from celery import shared_task
@@ -18,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import billing
-from clones import bigmodel, pipeline
-from clones.models import Clone, Utterance
+from clones import bigmodel, leases, pipeline
+from clones.models import Clone, Utterance, utterances_to_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +67,7 @@ def process_clone(self, clone_id):
         return  # gone, finished, or another worker holds it
     try:
         with (
+            leases.kept_alive(Clone, clone.pk),
             pipeline.provider_client() as client,
             bigmodel.log_context(clone=clone.pk),
             billing(clone.owner_id, f"clone:{clone.pk}"),
@@ -110,6 +110,7 @@ def delete_clone(self, clone_id):
         raise self.retry(countdown=retry_delay(min(self.request.retries, 3)))
     try:
         with (
+            leases.kept_alive(Clone, clone.pk),
             pipeline.provider_client() as client,
             bigmodel.log_context(clone=clone.pk),
             billing(clone.owner_id, f"clone:{clone.pk}"),
@@ -130,6 +131,7 @@ def synthesize_utterance(self, utterance_id):
         return
     try:
         with (
+            leases.kept_alive(Utterance, utterance.pk),
             pipeline.provider_client() as client,
             bigmodel.log_context(utterance=utterance.pk),
             billing(utterance.owner_id, f"utterance:{utterance.pk}"),
@@ -162,10 +164,10 @@ def sweep_stuck_work():
     for clone in Clone.objects.deletion_stuck():
         transaction.on_commit(partial(delete_clone.delay, clone.pk))
         counts["deletions"] += 1
-    cutoff = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)
-    for utterance in Utterance.objects.filter(status__in=["queued", "speaking"], created_at__lt=cutoff):
+    # Only work whose lease ran out (its worker died) or that nobody took: one being spoken is never sent twice.
+    for utterance in utterances_to_sweep():
         with transaction.atomic():
-            Utterance.objects.filter(pk=utterance.pk).update(status=Utterance.Status.QUEUED)
+            utterance.mark_swept()
             enqueue_utterance(utterance)
         counts["utterances"] += 1
     from transcripts.tasks import sweep_abandoned  # transcripts' tasks import this module
@@ -181,7 +183,8 @@ def sweep_clone(clone):
     if clone.attempts > settings.CLONE_MAX_RETRIES:
         pipeline.fail(clone, bigmodel.ServerError(f"Gave up after {clone.attempts} attempts"))
         return "failed"
-    clone.save(update_fields=["updated_at"])  # not swept again before it had a chance to run
+    # Not swept again before its new message had a chance to run: no lease, and moved just now.
+    Clone.objects.filter(pk=clone.pk).update(lease_expires_at=None, updated_at=timezone.now())
     enqueue_clone(clone)
     return "requeued"
 

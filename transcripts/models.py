@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clones import leases
+
 
 def sample_upload_to(transcription, filename):
     return f"transcripts/{transcription.uuid}.wav"
@@ -22,9 +24,8 @@ class TranscriptionQuerySet(models.QuerySet):
     def abandoned(self):
         """Unfinished ones nobody holds: a dead worker's, or one whose message was lost."""
         now = timezone.now()
-        unheld = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
-        quiet = now - timedelta(seconds=settings.STUCK_AFTER_SECONDS)
-        return self.in_flight().filter(unheld, created_at__lt=quiet)
+        quiet = Q(lease_expires_at__isnull=True, created_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
+        return self.in_flight().filter(leases.lapsed(now) | quiet)
 
 
 class Transcription(models.Model):
@@ -80,7 +81,7 @@ class Transcription(models.Model):
             .update(
                 status=self.Status.WORKING,
                 attempts=F("attempts") + 1,
-                lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
+                lease_expires_at=leases.lease_deadline(now),
             )
         )
         if taken:

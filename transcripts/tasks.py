@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts.models import billing
-from clones import bigmodel
+from clones import bigmodel, leases
 from clones.pipeline import provider_client
 from clones.tasks import retry_delay
 from transcripts.models import Transcription
@@ -19,6 +19,7 @@ def transcribe(self, transcription_id):
         return
     try:
         with (
+            leases.kept_alive(Transcription, transcription.pk),
             provider_client() as client,
             bigmodel.log_context(transcription=transcription.pk),
             billing(transcription.owner_id, f"transcription:{transcription.pk}"),
@@ -46,6 +47,7 @@ def sweep_abandoned():
         if transcription.attempts > settings.CLONE_MAX_RETRIES:
             transcription.fail(bigmodel.ServerError(f"Gave up after {transcription.attempts} attempts"))
         else:
+            transcription.release()  # queued, unheld: its new message can take it
             transcription.enqueue()
         count += 1
     return count

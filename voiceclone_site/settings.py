@@ -267,9 +267,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged task goes back to the queue after this long: longer than the slowest task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
-# Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work).
+# Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work). Every
+# 15 s, so that work whose lease ran out (WORK_LEASE_SECONDS) is queued again within a minute of the
+# worker's death, on any broker (the filesystem broker loses a dead worker's unfinished message).
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)}
+    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 15.0)}
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -299,8 +301,12 @@ CLONE_RETRY_BASE_DELAY = env.float("CLONE_RETRY_BASE_DELAY", default=2.0)
 CLONE_RETRY_MAX_DELAY = env.float("CLONE_RETRY_MAX_DELAY", default=120.0)
 # Work with no progress for this long is taken to be lost (a worker died) and is queued again.
 STUCK_AFTER_SECONDS = env.int("STUCK_AFTER_SECONDS", default=600)
-# How long one worker may hold a clone; longer than the slowest step can take with its timeouts.
-CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
+# How long a worker's hold on a piece of provider work (a clone, an utterance, a transcription) lasts
+# without renewal. A worker renews it every third of that while it works (clones.leases), so a slow
+# call keeps it; a killed worker's hold runs out within this many seconds, and the next sweep queues
+# the work again. (CLONE_LEASE_SECONDS is the older name.)
+WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=env.int("CLONE_LEASE_SECONDS", default=30))
+CLONE_LEASE_SECONDS = WORK_LEASE_SECONDS
 
 # Cost control: what one user may spend at the provider in 24 hours (staff can override per user).
 QUOTA_CLONES_PER_DAY = env.int("QUOTA_CLONES_PER_DAY", default=10)
