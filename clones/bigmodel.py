@@ -7,6 +7,7 @@ says whether trying again can help (see "Errors" in docs/provider-notes.md).
 
 import contextlib
 import contextvars
+import functools
 import logging
 import time
 import uuid
@@ -274,7 +275,9 @@ class BigModelClient:
         body = self._json("POST", "/voice/delete", route="voice.delete", json=payload)
         return DeletedVoice(voice=body.get("voice", voice), update_time=body.get("update_time", ""))
 
-    def speech(self, *, input, voice, model, speed=1.0, volume=1.0, response_format="wav"):
+    def speech(self, *, input, voice, model, speed=1.0, volume=1.0, response_format="wav", into=None):
+        """The audio of `input`: returned as bytes, or streamed into the binary file `into` (then None),
+        so that a long part never sits in memory whole."""
         payload = {
             "model": model,
             "input": input,
@@ -283,6 +286,12 @@ class BigModelClient:
             "volume": volume,
             "response_format": response_format,
         }
+        if into is not None:
+            url = self.base_url + "/audio/speech"
+            parse = functools.partial(_stream_into, into)
+            return self._send(
+                "POST", url, route="audio.speech", parse=parse, json=payload, units=len(input), stream=True
+            )
         return self._bytes("POST", "/audio/speech", route="audio.speech", json=payload, units=len(input))
 
     def transcribe(self, fileobj, filename, *, model="glm-asr-2512"):
@@ -328,7 +337,7 @@ class BigModelClient:
         except requests.Timeout as exc:
             code = "timeout"
             raise ConnectionFailed(f"BigModel did not answer in time ({type(exc).__name__})") from exc
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             code = "connection"
             raise ConnectionFailed("The connection to BigModel failed or was dropped") from exc
         except BadResponse:
@@ -358,6 +367,15 @@ def _json_object(response):
 
 def _raw_bytes(response):
     return response.content
+
+
+STREAM_CHUNK = 64 * 1024
+
+
+def _stream_into(fileobj, response):
+    with response:
+        for chunk in response.iter_content(STREAM_CHUNK):
+            fileobj.write(chunk)
 
 
 def _error_from(response):

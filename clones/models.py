@@ -536,9 +536,11 @@ class Utterance(models.Model):
         """Take the lease; False if another worker holds it or it is finished. An utterance left
         "speaking" by a worker that died is taken over once that worker's lease has run out."""
         now = timezone.now()
+        # A queued one is free to take (a lease on it only tells the sweep when its retry is due);
+        # one being spoken only once its worker's lease has run out.
+        takeable = Q(status=self.Status.QUEUED) | Q(leases.unheld(now), status=self.Status.SPEAKING)
         taken = (
-            Utterance.objects.filter(pk=self.pk, status__in=[self.Status.QUEUED, self.Status.SPEAKING])
-            .filter(leases.unheld(now))
+            Utterance.objects.filter(takeable, pk=self.pk)
             .update(
                 status=self.Status.SPEAKING, attempts=F("attempts") + 1, lease_expires_at=leases.lease_deadline(now)
             )
@@ -554,9 +556,13 @@ class Utterance(models.Model):
         self.lease_expires_at = None
         self.save()
 
-    def requeue(self, error):
-        """Wait for a retry: the lease ends, so the retry's message can take it again."""
-        self.status, self.lease_expires_at, self.queued_at = self.Status.QUEUED, None, timezone.now()
+    def requeue(self, error, retry_in):
+        """Wait `retry_in` seconds for a retry. The lease is kept until the retry is due and a lease
+        after that, so that if this worker dies meanwhile (and its retry message with it) the sweep
+        queues the utterance again then, and not before."""
+        now = timezone.now()
+        self.status, self.queued_at = self.Status.QUEUED, now
+        self.lease_expires_at = leases.lease_deadline(now + timedelta(seconds=retry_in))
         self.error_code, self.error_message = error.code or "", error.message
         self.save(update_fields=["status", "lease_expires_at", "queued_at", "error_code", "error_message"])
 

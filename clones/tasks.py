@@ -141,8 +141,9 @@ def synthesize_utterance(self, utterance_id):
         if self.request.retries >= settings.CLONE_MAX_RETRIES:
             pipeline.fail_utterance(utterance, exc)
             return
-        utterance.requeue(exc)
-        raise self.retry(countdown=retry_delay(self.request.retries, exc.retry_after)) from exc
+        countdown = retry_delay(self.request.retries, exc.retry_after)
+        utterance.requeue(exc, countdown)
+        raise self.retry(countdown=countdown) from exc
     except Exception as exc:
         if not isinstance(exc, bigmodel.BigModelError):
             logger.exception("utterance=%s failed unexpectedly", utterance_id)

@@ -24,7 +24,8 @@ STORAGES = {
 }
 # Pages always rendered afresh, so one test's page is never another's (tests/test_gallery.py turns it on).
 GALLERY_CACHE_SECONDS = 0
-CLONE_RETRY_BASE_DELAY = 0.05
+# Short retries; a test that must catch a worker waiting to retry asks its worker for longer ones.
+CLONE_RETRY_BASE_DELAY = float(os.environ.get("VOICECLONE_TEST_RETRY_BASE_DELAY", "0.05"))
 CLONE_RETRY_MAX_DELAY = 0.5
 # No collectstatic before tests: whitenoise serves straight from the app and project folders.
 WHITENOISE_USE_FINDERS = True
