@@ -539,11 +539,8 @@ class Utterance(models.Model):
         # A queued one is free to take (a lease on it only tells the sweep when its retry is due);
         # one being spoken only once its worker's lease has run out.
         takeable = Q(status=self.Status.QUEUED) | Q(leases.unheld(now), status=self.Status.SPEAKING)
-        taken = (
-            Utterance.objects.filter(takeable, pk=self.pk)
-            .update(
-                status=self.Status.SPEAKING, attempts=F("attempts") + 1, lease_expires_at=leases.lease_deadline(now)
-            )
+        taken = Utterance.objects.filter(takeable, pk=self.pk).update(
+            status=self.Status.SPEAKING, attempts=F("attempts") + 1, lease_expires_at=leases.lease_deadline(now)
         )
         if taken:
             self.refresh_from_db()
