@@ -72,10 +72,12 @@ def _daily_limit(user, kind):
     return override if override is not None else settings.QUOTA_SPEECH_CHARS_PER_DAY
 
 
-def charge(user, kind, amount):
+def charge(user, kind, amount, *, per_minute=True):
     """Record `amount` of `kind` for `user`, or raise QuotaExceeded. Call inside transaction.atomic().
 
     The user's row is locked first, so parallel requests of one user are counted one after another.
+    `per_minute=False` skips the submissions-a-minute limit: for a task charging each provider call of
+    work that was submitted (and counted) once, such as the studio's "generate all".
     """
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     now = timezone.now()
@@ -86,7 +88,7 @@ def charge(user, kind, amount):
     # One pass over the day's ledger for both limits: every submission runs this under the lock.
     totals = today.aggregate(count=Count("pk", filter=Q(created_at__gte=minute_ago)), used=Sum("amount"))
     count, allowed = totals["count"], settings.RATE_LIMIT_PER_MINUTE
-    if count >= allowed:
+    if per_minute and count >= allowed:
         # The request fits again once enough of the last minute's submissions have aged out.
         retry_after = (
             _seconds_until(recent[count - allowed].created_at + timedelta(minutes=1), now) if allowed else None
