@@ -30,8 +30,11 @@ _PAUSE = re.compile(
 _PAUSE_LIKE = re.compile(r"\[\s*(?:pause|停顿)[^\]]*\]", re.IGNORECASE)
 # A speaker's name before a colon at the start of a line: at most 30 characters and 4 words, no digits
 # and no sentence punctuation, so "Chapter 1:" or "Meeting at 10:30" are not taken for names.
-_SPEAKER = re.compile(r"^\s*([^\s:：\[\]\d.,!?;。，！？；、\"“”'‘’()（）#*>-][^:：\[\]\d.,!?;。，！？；\"“”()（）]{0,29}?)"
-                      r"\s*(?::\s+|：\s*)(?=\S)")  # fmt: skip
+_SPEAKER = re.compile(
+    r"^\s*([^\s:：\[\]\d.,!?;。，！？；、\"“”'‘’()（）#*>-]"  # not a digit, quote, bracket or Markdown mark
+    r"[^:：\[\]\d.,!?;。，！？；\"“”()（）]{0,29}?)"
+    r"\s*(?::\s+|：\s*)(?=\S)"
+)
 # A sentence ends at Chinese or Western end punctuation, with any closing quotes or brackets after it.
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])[”’\"')）]*\s*|(?<=[.])[”’\"')）]*\s+")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
@@ -216,7 +219,7 @@ _MD_FENCE = re.compile(r"^\s*(```|~~~)")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _MD_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MD_RULE = re.compile(r"^\s*(?:[-*_]\s*){3,}$")
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_MD_IMAGE = re.compile(r"\s*!\[[^\]]*\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
 _HTML_TAG = re.compile(r"<[^>]+>")

@@ -1,0 +1,169 @@
+"""Exports: chosen takes in order, each matched to the project's loudness with the same BS.1770 measure as
+sample intake, pauses as digital silence, WAV or MP3 from PyAV, captions from the real timings, cue times
+kept for subtitle scripts, and no take decoded twice."""
+
+import wave
+
+import numpy as np
+import pytest
+from django.core.files.base import ContentFile
+
+from clones.audio import decode_mono, integrated_loudness
+from studio import mastering
+from studio.forms import ExportForm
+from studio.models import Export, Line, Project, Take
+from studio.tasks import run_export
+from tests.samples import voice_like
+
+pytestmark = pytest.mark.django_db
+
+RATE = 24000
+
+
+def take_wav(seconds, level, f0=140.0):
+    samples, _rate = voice_like(seconds, f0=f0, rate=RATE, level=level)
+    return mastering.wav_bytes(np.rint(samples * 32767).astype(np.int16))
+
+
+def make_project(user, takes, *, target=-16.0, cues=None, pauses=None):
+    """A project whose lines each have one ready, chosen take of (seconds, level) voice-like audio."""
+    project = Project.objects.create(owner=user, title="Export", loudness_target=target)
+    for index, (seconds, level) in enumerate(takes):
+        line = Line.objects.create(project=project, position=index, text=f"Line {index} [pause 0.1s] words.")
+        if cues:
+            line.cue_start = cues[index]
+        if pauses:
+            line.pause_after = pauses[index]
+        take = Take(line=line, text=line.text, voice="tongtong", voice_label="T", revision=1, status="ready")
+        take.audio.save(f"{take.uuid}.wav", ContentFile(take_wav(seconds, level, 120 + 30 * index)), save=False)
+        take.duration = seconds
+        take.save()
+        line.chosen_take = take
+        line.save()
+    return project
+
+
+def export(project, **fields):
+    export = Export.objects.create(project=project, **fields)
+    run_export(export.pk)
+    export.refresh_from_db()
+    return export
+
+
+def read_wav(export):
+    with export.audio.open("rb") as file, wave.open(file) as audio:
+        assert (audio.getframerate(), audio.getnchannels(), audio.getsampwidth()) == (RATE, 1, 2)
+        return np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+
+
+def test_each_take_is_matched_to_the_target_and_pauses_are_silence(user):
+    # A whisper and a shout: after the export, neither jumps out.
+    project = make_project(user, [(3.0, 0.02), (3.0, 0.9), (2.0, 0.2)], pauses=[0.75, 1.25, 0.5])
+    result = export(project)
+    assert result.status == "ready" and result.decoded_takes == 3  # none was normalized before
+    samples = read_wav(result)
+    cues = result.cues
+    assert [c[2] for c in cues] == ["Line 0 words.", "Line 1 words.", "Line 2 words."]
+    assert cues[0][0] == 0 and cues[0][1] == 3.0
+    assert cues[1][0] == pytest.approx(3.75) and cues[2][0] == pytest.approx(3.75 + 3.0 + 1.25)
+    assert len(samples) == round((3 + 0.75 + 3 + 1.25 + 2) * RATE)
+    for start, end, _text in cues:
+        piece = samples[round(start * RATE) : round(end * RATE)].astype(np.float32) / 32768
+        assert integrated_loudness(piece, RATE) == pytest.approx(-16.0, abs=0.3)
+    assert 20 * np.log10(np.max(np.abs(samples)) / 32768) < -1.0
+    # The pauses between lines are exact digital silence.
+    assert not samples[round(3.0 * RATE) + 1 : round(3.75 * RATE) - 1].any()
+
+
+def test_a_loud_target_is_held_back_by_the_peak_ceiling(user):
+    project = make_project(user, [(2.0, 0.3)], target=-6.0)
+    samples = read_wav(export(project)).astype(np.float32) / 32768
+    assert 20 * np.log10(np.max(np.abs(samples))) == pytest.approx(-1.0, abs=0.05)
+
+
+def test_mp3_is_encoded_by_pyav_and_lasts_as_long_as_the_wav(user):
+    project = make_project(user, [(2.0, 0.3), (1.5, 0.3)])
+    wav_export, mp3_export = export(project), export(project, format="mp3")
+    assert mp3_export.status == "ready" and mp3_export.audio.name.endswith(".mp3")
+    data = mp3_export.audio.read()
+    assert data[:3] == b"ID3" or data[0] == 0xFF
+    decoded = decode_mono(data, RATE)
+    assert len(decoded) / RATE == pytest.approx(wav_export.duration, abs=0.1)
+    assert mp3_export.cues == wav_export.cues
+    assert mp3_export.decoded_takes == 0  # the WAV export normalized every take already
+
+
+def test_a_re_export_decodes_only_takes_that_changed(user):
+    project = make_project(user, [(1.0, 0.3)] * 4)
+    assert export(project).decoded_takes == 4
+    assert export(project).decoded_takes == 0
+    # A new take on one line (as a regeneration makes, here without normalized audio): only it is decoded.
+    line = project.ordered_lines()[2]
+    take = Take(line=line, text=line.text, voice="tongtong", voice_label="T", revision=1, status="ready")
+    take.audio.save(f"{take.uuid}.wav", ContentFile(take_wav(1.0, 0.5)), save=False)
+    take.save()
+    line.choose(take)
+    assert export(project).decoded_takes == 1
+    # A new loudness target changes every line.
+    Project.objects.filter(pk=project.pk).update(loudness_target=-20.0)
+    assert export(project).decoded_takes == 4
+
+
+def test_subtitle_scripts_can_keep_each_line_at_its_cue(user):
+    project = make_project(user, [(1.0, 0.3), (2.0, 0.3), (1.0, 0.3)], cues=[0.5, 2.0, 3.5])
+    project.source_format = Project.Format.SRT
+    project.save()
+    result = export(project, keep_cue_times=True)
+    starts = [cue[0] for cue in result.cues]
+    # The second line runs past the third cue's start: the third starts as soon as it can, never overlaps.
+    assert starts == [0.5, 2.0, 4.0]
+    samples = read_wav(result)
+    assert not samples[: round(0.5 * RATE)].any()
+    flowing = export(project)
+    assert [cue[0] for cue in flowing.cues] == [0, 1.5, 4.0]  # pauses after each line, cues ignored
+
+
+def test_export_is_refused_while_a_line_has_no_chosen_take(user):
+    project = make_project(user, [(1.0, 0.3), (1.0, 0.3)])
+    Line.objects.create(project=project, position=2, text="Not generated.")
+    form = ExportForm({"format": "wav"}, project=project)
+    assert not form.is_valid()
+    assert form.non_field_errors() == ["These lines have no chosen take yet: 3. Generate them first."]
+    assert Export.objects.count() == 0
+
+
+def test_captions_are_served_from_the_export(client, user):
+    project = make_project(user, [(1.0, 0.3), (1.0, 0.3)])
+    result = export(project)
+    client.force_login(user)
+    srt = client.get(f"/studio/exports/{result.uuid}/captions.srt?download=1")
+    assert srt["Content-Type"] == "application/x-subrip; charset=utf-8"
+    assert srt["Content-Disposition"] == f'attachment; filename="studio-{result.uuid}.srt"'
+    assert (
+        srt.text
+        == "1\n00:00:00,000 --> 00:00:01,000\nLine 0 words.\n\n2\n00:00:01,500 --> 00:00:02,500\nLine 1 words.\n"
+    )
+    audio = client.get(result.get_audio_url(), HTTP_RANGE="bytes=0-43")
+    assert audio.status_code == 206 and b"".join(audio.streaming_content)[:4] == b"RIFF"
+    assert client.get(f"/studio/exports/{result.uuid}/captions.txt").status_code == 404
+
+
+def test_export_writes_through_a_file_and_never_holds_the_programme(user, monkeypatch):
+    """The writer is handed a second of audio at a time, whatever the length of the programme."""
+    project = make_project(user, [(5.0, 0.3), (4.0, 0.3)], pauses=[3.0, 0.5])
+    sizes = []
+    original = mastering.WavWriter.write
+    monkeypatch.setattr(mastering.WavWriter, "write", lambda self, pcm: sizes.append(len(pcm)) or original(self, pcm))
+    export(project)
+    assert max(sizes) <= 2 * mastering.CHUNK_SAMPLES and sum(sizes) == 2 * round(12.0 * RATE)
+
+
+def test_normalized_audio_is_reused_from_the_take(user):
+    project = make_project(user, [(1.0, 0.3)])
+    take = project.ordered_lines()[0].chosen_take
+    assert mastering.ensure_normalized(take, -16.0) is True
+    assert mastering.ensure_normalized(take, -16.0) is False
+    with take.normalized.open("rb") as pcm:
+        assert len(pcm.read()) == 2 * RATE
+    with take.audio.open("rb") as audio:  # the take's own WAV stays as spoken
+        assert audio.read()[:4] == b"RIFF"
