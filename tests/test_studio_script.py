@@ -130,10 +130,11 @@ def test_srt_cues_become_lines_with_their_times_and_speakers():
 
 
 def test_every_problem_in_a_subtitle_file_is_named_by_its_line():
-    broken = (
-        SRT
-        + "\n3\n00:00:09,000 --> 00:00:08,000\nBackwards.\n\n4\n00:00:10.000 -> 00:00:11,000\nArrow.\n\n5\n00:00:12,000 --> 00:00:13,000\n"
-    )  # noqa: E501
+    broken = SRT + (
+        "\n3\n00:00:09,000 --> 00:00:08,000\nBackwards.\n"
+        "\n4\n00:00:10.000 -> 00:00:11,000\nArrow.\n"
+        "\n5\n00:00:12,000 --> 00:00:13,000\n"
+    )
     assert problems(broken) == [
         "Line 11: the cue ends (00:00:08,000) before it starts (00:00:09,000).",
         "Line 15: “00:00:10.000 -> 00:00:11,000” is not a cue timing such as 00:00:01,000 --> 00:00:04,000.",
