@@ -157,7 +157,8 @@ def master(export, lines):
                 programme.silence(round(line.cue_start * RATE) - programme.samples)
             elif index:
                 programme.silence(round(lines[index - 1].pause_after * RATE))
-            programme.take(line.chosen_take.normalized, spoken_text(line.text))
+            # The caption says what the chosen take says, which an edited line may no longer.
+            programme.take(line.chosen_take.normalized, spoken_text(line.chosen_take.text))
         writer.close()
         output.seek(0)
         export.audio.save(f"{export.uuid}.{export.format}", File(output), save=False)
