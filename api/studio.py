@@ -17,7 +17,8 @@ from ninja import Field, Path, Query, Router, Schema, Status
 
 from api.errors import ApiError, form_invalid, not_found
 from api.schemas import AUDIO_RESPONSES, Error
-from clones.http import audio_response
+from clones.audio_responses import audio_response
+from studio import tasks
 from studio import views as studio
 from studio.forms import SPEAKER_FIELD, ExportForm, LineForm, ProjectForm
 from studio.models import Export, Line, Project, Take, project_default_voice
@@ -365,7 +366,7 @@ def generate_project(request, uuid: UUID):
     the provider's cap. Each provider call is charged to your speech quota just before it is made."""
     project = _found(studio.project_for, request.auth, uuid)
     before = set(Take.objects.filter(line__project=project).values_list("pk", flat=True))
-    queued = studio.queue_generation(project)
+    queued = tasks.queue_generation(project)
     new = Take.objects.filter(line__project=project).exclude(pk__in=before).select_related("line")
     return Status(202, {"queued": queued, "takes": [_take_out(request, take, take.line) for take in new]})
 
@@ -413,7 +414,7 @@ def update_line(request, uuid: UUID, payload: LineIn, line_id: int = Path(..., g
 def regenerate_line(request, uuid: UUID, line_id: int = Path(..., ge=1, le=MAX_ID)):
     line = _line(request, uuid, line_id)
     with transaction.atomic():
-        take = line.new_take()
+        take = tasks.queue_take(line)
     return Status(201, _take_out(request, take, line))
 
 
@@ -476,6 +477,7 @@ def create_export(request, uuid: UUID, payload: ExportIn, response: HttpResponse
         raise form_invalid(form)
     with transaction.atomic():
         export = form.save()
+        tasks.enqueue_export(export)
     response["Location"] = _absolute(request, "get_export", export.uuid)
     return Status(201, _export_out(request, export))
 

@@ -315,8 +315,8 @@ class ExportForm(forms.ModelForm):
         return cleaned
 
     def save(self):
+        """The export's row; studio.tasks.enqueue_export sends it to a worker."""
         export = super().save(commit=False)
         export.project = self.project
         export.save()
-        export.enqueue()
         return export

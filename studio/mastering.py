@@ -1,13 +1,12 @@
 """Mastering: each take brought to the project's loudness once, and takes joined into one file.
 
-Loudness is the ITU-R BS.1770 integrated loudness that sample intake measures (clones.audio,
+Loudness is the ITU-R BS.1770 integrated loudness that sample intake measures (clones.intake,
 pyloudnorm's K-weighting and gating), so a take is matched the same way a sample is. A take's
 normalized samples are kept as raw 16-bit PCM (`Take.normalized`): an export joins those files a
 second at a time, so it decodes no take twice and never holds the whole programme in memory, and a
 re-export after one line was regenerated reads the other lines' files as they are.
 """
 
-import io
 import math
 import tempfile
 import wave
@@ -17,7 +16,9 @@ import numpy as np
 from django.core.files import File
 from django.core.files.base import ContentFile
 
-from clones.audio import SPEECH_RATE, decode_mono, integrated_loudness
+from clones.audio import SPEECH_RATE, decode_mono
+from clones.audio import wav_bytes as audio_wav_bytes
+from clones.intake import integrated_loudness
 from studio.script import spoken_text
 
 RATE = SPEECH_RATE
@@ -48,13 +49,7 @@ def normalize(samples, loudness, peak, target):
 
 
 def wav_bytes(samples):
-    file = io.BytesIO()
-    with wave.open(file, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(samples.astype("<i2").tobytes())
-    return file.getvalue()
+    return audio_wav_bytes(samples.astype("<i2"), RATE)
 
 
 def ensure_normalized(take, target):

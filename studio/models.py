@@ -1,15 +1,15 @@
 """The studio's records: a project (a script), its ordered lines, each line's takes, and exports.
 
 State and bookkeeping live here (who may see what, which take is chosen and fresh, the lease on a
-take); synthesis and mastering live in studio/takes.py and studio/mastering.py, queuing in
-studio/tasks.py.
+take), as clones.models keeps a clone's. The provider conversation of a take is studio/takes.py,
+mastering studio/mastering.py, and queuing studio/tasks.py; these models import none of them.
 """
 
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
@@ -217,10 +217,8 @@ class Line(VoiceChoice):
         return changed
 
     def new_take(self):
-        """A queued take of what the line says now; its task is sent once the transaction commits."""
-        from studio.tasks import generate_take
-
-        take = Take.objects.create(
+        """A queued take of what the line says now (studio.tasks.queue_take sends it to a worker)."""
+        return Take.objects.create(
             line=self,
             text=self.text,
             voice=self.provider_voice(),
@@ -229,8 +227,6 @@ class Line(VoiceChoice):
             volume=self.project.volume,
             revision=self.revision,
         )
-        transaction.on_commit(lambda: generate_take.delay(take.pk))
-        return take
 
     def choose(self, take):
         self.chosen_take = take
@@ -419,11 +415,6 @@ class Export(models.Model):
 
     def get_captions_url(self, kind):
         return reverse("studio:export_captions", args=[self.uuid, kind])
-
-    def enqueue(self):
-        from studio.tasks import run_export
-
-        transaction.on_commit(lambda: run_export.delay(self.pk))
 
     def claim(self):
         taken = Export.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(status=self.Status.RUNNING)

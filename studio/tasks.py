@@ -1,4 +1,5 @@
-"""The studio's queue: one task per take, one per export, and the sweep that finds lost ones.
+"""The studio's queue: what puts a take or an export in line, the tasks that take them off it, and the
+sweep that finds lost ones.
 
 A take's task holds a lease on the take while it works (a redelivered message finds it held and
 leaves it), takes a provider slot for each call (the client's limiter, shared with clones), and
@@ -8,6 +9,7 @@ export that a dead worker left behind, as it does for clones.
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
@@ -16,13 +18,40 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import QuotaExceeded
-from clones import bigmodel
+from clones import bigmodel, pipeline
 from clones.tasks import retry_delay
 from studio import takes
 from studio.mastering import master
 from studio.models import Export, Take
 
 logger = logging.getLogger(__name__)
+
+
+# -- putting work in line --------------------------------------------------------------------------
+
+
+def queue_take(line):
+    """A new take of the line, sent to a worker once the transaction commits."""
+    take = line.new_take()
+    transaction.on_commit(partial(generate_take.delay, take.pk))
+    return take
+
+
+def queue_generation(project):
+    """A take for every unlocked line without a fresh chosen take or one on its way; how many."""
+    with transaction.atomic():
+        lines = list(project.lines_to_generate().select_related("project__clone"))
+        for line in lines:
+            queue_take(line)
+        project.touch()
+    return len(lines)
+
+
+def enqueue_export(export):
+    transaction.on_commit(partial(run_export.delay, export.pk))
+
+
+# -- the tasks -------------------------------------------------------------------------------------
 
 
 @shared_task(bind=True, max_retries=None)
@@ -35,7 +64,7 @@ def generate_take(self, take_id):
     if take is None or not take.claim():
         return  # deleted, finished, or another worker holds it
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(take=take.pk):
+        with pipeline.provider_client() as client, bigmodel.log_context(take=take.pk):
             takes.speak(take, client)
         return
     except bigmodel.TransientError as exc:
@@ -94,13 +123,13 @@ def sweep_stuck_takes():
                 continue
             take.status = Take.Status.QUEUED
             take.save(update_fields=["status", "updated_at"])
-            transaction.on_commit(lambda pk=take.pk: generate_take.delay(pk))
+            transaction.on_commit(partial(generate_take.delay, take.pk))
             counts["takes"] += 1
     cutoff = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)
     for export in Export.objects.filter(status__in=["queued", "running"], updated_at__lt=cutoff):
         with transaction.atomic():
             Export.objects.filter(pk=export.pk).update(status=Export.Status.QUEUED, updated_at=timezone.now())
-            export.enqueue()
+            enqueue_export(export)
         counts["exports"] += 1
     if any(counts.values()):
         logger.warning("studio sweep %s", " ".join(f"{k}={v}" for k, v in counts.items()))

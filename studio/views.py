@@ -10,9 +10,9 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from clones.http import audio_response
+from clones.audio_responses import audio_response
 from clones.models import Utterance
-from studio import script
+from studio import script, tasks
 from studio.forms import ExportForm, LineForm, ProjectForm, ProjectSettingsForm
 from studio.models import Export, Line, Project, Take
 
@@ -138,22 +138,12 @@ def delete_project(project):
 @require_POST
 def generate_all(request, uuid):
     project = project_for(request.user, uuid)
-    count = queue_generation(project)
+    count = tasks.queue_generation(project)
     if count:
         messages.success(request, _("%(count)d lines are being generated.") % {"count": count})
     else:
         messages.info(request, _("Every unlocked line already has a fresh take."))
     return redirect(project)
-
-
-def queue_generation(project):
-    """A take for every unlocked line without a fresh chosen take or one on its way; how many."""
-    with transaction.atomic():
-        lines = list(project.lines_to_generate().select_related("project__clone"))
-        for line in lines:
-            line.new_take()
-        project.touch()
-    return len(lines)
 
 
 # -- lines and takes ------------------------------------------------------------------------------
@@ -178,7 +168,7 @@ def edit_line(request, uuid, pk):
 def regenerate_line(request, uuid, pk):
     line = line_for(request.user, uuid, pk)
     with transaction.atomic():
-        line.new_take()
+        tasks.queue_take(line)
     return redirect(f"{line.project.get_absolute_url()}#line-{line.pk}")
 
 
@@ -234,7 +224,7 @@ def export(request, uuid):
     form = ExportForm(request.POST, project=project)
     if form.is_valid():
         with transaction.atomic():
-            form.save()
+            tasks.enqueue_export(form.save())
         return redirect(f"{project.get_absolute_url()}#export")
     return render(request, "studio/project.html", _project_context(request, project, export_form=form), status=400)
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 
-from clones.audio import decode_mono, integrated_loudness
+from clones.audio import decode_mono
+from clones.intake import integrated_loudness
 from studio import mastering
 from studio.forms import ExportForm
 from studio.models import Export, Line, Project, Take
