@@ -273,3 +273,22 @@ def test_a_clone_voice_the_owner_can_no_longer_use_fails_the_take_without_a_call
     with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key) as api, pytest.raises(takes.VoiceUnavailable):
         takes.speak(take, api)
     assert sandbox.calls("audio.speech") == []
+
+
+def test_per_call_charges_count_toward_the_daily_quota_but_not_as_submissions(user, settings):
+    from django.db import transaction
+
+    from accounts.models import QuotaExceeded, charge
+
+    settings.RATE_LIMIT_PER_MINUTE, settings.QUOTA_SPEECH_CHARS_PER_DAY = 3, 100
+    with transaction.atomic():
+        for _ in range(10):  # ten lines of a "generate all", each charged before its call
+            charge(user, Usage.Kind.SPEECH_CHARS, 5, per_minute=False)
+        for _ in range(3):  # the person can still submit speech of their own
+            charge(user, Usage.Kind.SPEECH_CHARS, 5)
+    with transaction.atomic(), pytest.raises(QuotaExceeded) as refused:
+        charge(user, Usage.Kind.SPEECH_CHARS, 5)
+    assert refused.value.code == "rate_limited"
+    with transaction.atomic(), pytest.raises(QuotaExceeded) as refused:
+        charge(user, Usage.Kind.SPEECH_CHARS, 40, per_minute=False)  # 65 used + 40 > 100
+    assert refused.value.code == "quota_exceeded"
