@@ -168,3 +168,14 @@ def test_normalized_audio_is_reused_from_the_take(user):
         assert len(pcm.read()) == 2 * RATE
     with take.audio.open("rb") as audio:  # the take's own WAV stays as spoken
         assert audio.read()[:4] == b"RIFF"
+
+
+def test_staff_see_projects_takes_and_exports_in_the_admin(admin_client, user):
+    project = make_project(user, [(1.0, 0.3)])
+    result = export(project)
+    take = project.ordered_lines()[0].chosen_take
+    assert "Export" in admin_client.get("/admin/studio/project/", {"q": "Export"}).text
+    assert admin_client.get(f"/admin/studio/project/{project.pk}/change/").status_code == 200
+    assert "Line 0" in admin_client.get("/admin/studio/take/", {"q": "Line 0"}).text
+    assert admin_client.get(f"/admin/studio/take/{take.pk}/change/").status_code == 200
+    assert admin_client.get(f"/admin/studio/export/{result.pk}/change/").status_code == 200
