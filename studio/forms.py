@@ -45,8 +45,9 @@ def voice_choices(user, *, default_label=None):
 
 
 class VoiceField(forms.ChoiceField):
-    def __init__(self, *, user, default_label=None, **kwargs):
-        super().__init__(choices=voice_choices(user, default_label=default_label), **kwargs)
+    def __init__(self, *, user, default_label=None, choices=None, **kwargs):
+        choices = choices if choices is not None else voice_choices(user, default_label=default_label)
+        super().__init__(choices=choices, **kwargs)
         self.error_messages["invalid_choice"] = _("You may not use this voice: choose one from the list.")
 
 
@@ -246,6 +247,10 @@ class ProjectSettingsForm(forms.ModelForm):
         return project
 
 
+def line_voice_choices(user):
+    return voice_choices(user, default_label=_("The project's voice"))
+
+
 class LineForm(forms.ModelForm):
     voice = forms.ChoiceField(label=_("Voice"), required=False)
 
@@ -259,11 +264,12 @@ class LineForm(forms.ModelForm):
             "pause_after": forms.NumberInput(attrs={"min": 0, "max": 10, "step": 0.1}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, choices=None, **kwargs):
+        """`choices`: the owner's voice choices, when a page shows a form for each of many lines."""
         super().__init__(*args, **kwargs)
         owner = self.instance.project.owner
         self.fields["voice"] = VoiceField(
-            user=owner, label=_("Voice"), required=False, default_label=_("The project's voice"),
+            user=owner, choices=choices or line_voice_choices(owner), label=_("Voice"), required=False,
             initial=self.instance.voice_key,
         )  # fmt: skip
 

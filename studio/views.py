@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clones.audio_responses import audio_response
 from clones.models import Utterance
 from studio import script, tasks
-from studio.forms import ExportForm, LineForm, ProjectForm, ProjectSettingsForm
+from studio.forms import ExportForm, LineForm, ProjectForm, ProjectSettingsForm, line_voice_choices
 from studio.models import Export, Line, Project, Take
 
 HISTORY_PAGE_SIZE = 25
@@ -62,10 +62,11 @@ def create(request):
 def _project_context(request, project, **extra):
     lines = list(project.ordered_lines().prefetch_related("takes"))
     exports = project.exports.all()[:5]
+    choices = line_voice_choices(project.owner)  # once for the page, not once per line
     return {
         "project": project,
         "lines": lines,
-        "line_forms": {line.pk: LineForm(instance=line, prefix=f"line{line.pk}") for line in lines},
+        "line_forms": {line.pk: LineForm(instance=line, prefix=f"line{line.pk}", choices=choices) for line in lines},
         "settings_form": ProjectSettingsForm(instance=project),
         "export_form": ExportForm(project=project),
         "exports": exports,

@@ -2,6 +2,7 @@
 sample intake, pauses as digital silence, WAV or MP3 from PyAV, captions from the real timings, cue times
 kept for subtitle scripts, and no take decoded twice."""
 
+import os
 import wave
 
 import numpy as np
@@ -179,3 +180,72 @@ def test_staff_see_projects_takes_and_exports_in_the_admin(admin_client, user):
     assert "Line 0" in admin_client.get("/admin/studio/take/", {"q": "Line 0"}).text
     assert admin_client.get(f"/admin/studio/take/{take.pk}/change/").status_code == 200
     assert admin_client.get(f"/admin/studio/export/{result.pk}/change/").status_code == 200
+
+
+def test_the_project_page_costs_the_same_queries_for_3_lines_or_30(client, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(user)
+    counts = []
+    for lines in (3, 30):
+        project = make_project(user, [(0.5, 0.3)] * lines)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(project.get_absolute_url()).status_code == 200
+        counts.append(len(queries))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/studio/{project.uuid}/status/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[2] and counts[1] == counts[3], counts
+
+
+def test_editing_a_line_with_bad_input_says_why_and_changes_nothing(client, user):
+    project = make_project(user, [(0.5, 0.3)])
+    line = project.ordered_lines()[0]
+    client.force_login(user)
+    prefix = f"line{line.pk}"
+    for data, message in [
+        ({"text": "Wait [pause 12s] now.", "pause_after": "0.5"}, "A pause of 12 s is too long: at most 10 s."),
+        ({"text": "Fine.", "pause_after": "11"}, "A pause must be between 0 and 10 seconds."),
+        ({"text": "Fine.", "pause_after": "0.5", "speed": "3"}, "Speed must be between 0.5 and 2."),
+        ({"text": "Fine.", "pause_after": "0.5", "voice": "nobody"}, "You may not use this voice"),
+    ]:
+        response = client.post(
+            f"/studio/{project.uuid}/lines/{line.pk}/edit/", {f"{prefix}-{k}": v for k, v in data.items()}
+        )
+        assert response.status_code == 400 and message in response.text
+    line.refresh_from_db()
+    assert line.text == "Line 0 [pause 0.1s] words." and line.revision == 1 and line.pause_after == 0.5
+
+
+def test_history_deletes_the_owners_takes_and_speech_with_their_files(client, user, other_user):
+    from clones.models import Utterance
+
+    project = make_project(user, [(0.5, 0.3)])
+    take = project.ordered_lines()[0].chosen_take
+    utterance = Utterance.objects.create(owner=user, system_voice="tongtong", text="Old speech.", status="ready")
+    utterance.audio.save("u.wav", ContentFile(take_wav(0.5, 0.3)))
+    files = [take.audio.path, utterance.audio.path]
+    client.force_login(other_user)
+    assert client.post(f"/studio/takes/{take.uuid}/delete/").status_code == 404
+    assert client.post(f"/studio/history/utterances/{utterance.uuid}/delete/").status_code == 404
+    assert "Old speech." not in client.get("/studio/history/").text
+    client.force_login(user)
+    page = client.get("/studio/history/").text
+    assert "Old speech." in page and "Line 0 [pause 0.1s] words." in page and page.count("<audio") == 2
+    download = client.get(utterance.get_audio_url() + "?download=1")
+    assert download["Content-Disposition"].startswith("attachment;")
+    client.post(f"/studio/takes/{take.uuid}/delete/", {"next": "history"})
+    client.post(f"/studio/history/utterances/{utterance.uuid}/delete/")
+    assert not Take.objects.filter(pk=take.pk).exists() and not Utterance.objects.exists()
+    assert not any(os.path.exists(path) for path in files)
+
+
+def test_deleting_a_project_deletes_its_takes_and_exports_files(client, user):
+    project = make_project(user, [(0.5, 0.3), (0.5, 0.3)])
+    result = export(project)
+    files = [result.audio.path] + [line.chosen_take.audio.path for line in project.ordered_lines()]
+    client.force_login(user)
+    assert client.post(f"/studio/{project.uuid}/delete/").status_code == 302
+    assert not Project.objects.exists() and not Take.objects.exists()
+    assert not any(os.path.exists(path) for path in files)
