@@ -56,6 +56,9 @@ class Usage(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)
     amount = models.PositiveIntegerField(_("amount"))
+    # False for the provider calls a task charges one by one for work submitted once (the studio's
+    # takes): they count toward the daily quota, not as submissions toward the per-minute limit.
+    submission = models.BooleanField(_("a submission"), default=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -78,10 +81,13 @@ def _daily_limit(user, kind):
     return override if override is not None else settings.QUOTA_SPEECH_CHARS_PER_DAY
 
 
-def charge(user, kind, amount):
+def charge(user, kind, amount, *, per_minute=True):
     """Record `amount` of `kind` for `user`, or raise QuotaExceeded. Call inside transaction.atomic().
 
     The user's row is locked first, so parallel requests of one user are counted one after another.
+    `per_minute=False` is for a task charging each provider call of work that was submitted once, such
+    as the studio's "generate all": the daily quota applies, the submissions-a-minute limit does not, and
+    the charge is not counted as a submission.
     """
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     if EmailConfirmation.is_pending_for(user):
@@ -93,12 +99,14 @@ def charge(user, kind, amount):
     now = timezone.now()
     spent = Usage.objects.filter(user=user, kind=kind)
     minute_ago, day_ago = now - timedelta(minutes=1), now - timedelta(days=1)
-    recent = spent.filter(created_at__gte=minute_ago).order_by("created_at")
+    recent = spent.filter(created_at__gte=minute_ago, submission=True).order_by("created_at")
     today = spent.filter(created_at__gte=day_ago)
     # One pass over the day's ledger for both limits: every submission runs this under the lock.
-    totals = today.aggregate(count=Count("pk", filter=Q(created_at__gte=minute_ago)), used=Sum("amount"))
+    totals = today.aggregate(
+        count=Count("pk", filter=Q(created_at__gte=minute_ago, submission=True)), used=Sum("amount")
+    )
     count, allowed = totals["count"], settings.RATE_LIMIT_PER_MINUTE
-    if count >= allowed:
+    if per_minute and count >= allowed:
         # The request fits again once enough of the last minute's submissions have aged out.
         retry_after = (
             _seconds_until(recent[count - allowed].created_at + timedelta(minutes=1), now) if allowed else None
@@ -126,7 +134,7 @@ def charge(user, kind, amount):
         raise QuotaExceeded(
             message % {"limit": limit, "used": used}, retry_after=_quota_frees_at(today, used, amount, limit, now)
         )
-    Usage.objects.create(user=user, kind=kind, amount=amount, created_at=now)
+    Usage.objects.create(user=user, kind=kind, amount=amount, created_at=now, submission=per_minute)
 
 
 def _seconds_until(moment, now):

@@ -18,6 +18,7 @@ from api.auth import TokenAuth
 from api.errors import ApiError, form_invalid, install_handlers, not_found
 from api.parser import StrictJSONParser
 from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
+from api.studio import router as studio_router
 from clones import tasks
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, SpeechForm
@@ -47,6 +48,8 @@ api = VoicecloneAPI(
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
 )
 install_handlers(api)
+# The studio's endpoints (projects, lines, takes, exports) live beside its pages' helpers.
+api.add_router("", studio_router)
 
 
 def _errors(*statuses):

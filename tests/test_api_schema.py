@@ -91,6 +91,22 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("GET", "/api/v1/utterances"),
         ("GET", "/api/v1/utterances/{uuid}"),
         ("GET", "/api/v1/utterances/{uuid}/audio"),
+        # The studio (tests/test_studio_api.py calls each with real objects).
+        ("POST", "/api/v1/studio/projects"),
+        ("GET", "/api/v1/studio/projects"),
+        ("GET", "/api/v1/studio/projects/{uuid}"),
+        ("DELETE", "/api/v1/studio/projects/{uuid}"),
+        ("POST", "/api/v1/studio/projects/{uuid}/generate"),
+        ("PATCH", "/api/v1/studio/projects/{uuid}/lines/{line_id}"),
+        ("POST", "/api/v1/studio/projects/{uuid}/lines/{line_id}/regenerate"),
+        ("POST", "/api/v1/studio/projects/{uuid}/exports"),
+        ("GET", "/api/v1/studio/takes/{uuid}"),
+        ("DELETE", "/api/v1/studio/takes/{uuid}"),
+        ("POST", "/api/v1/studio/takes/{uuid}/choose"),
+        ("GET", "/api/v1/studio/takes/{uuid}/audio"),
+        ("GET", "/api/v1/studio/exports/{uuid}"),
+        ("GET", "/api/v1/studio/exports/{uuid}/audio"),
+        ("GET", "/api/v1/studio/exports/{uuid}/captions/{kind}"),
     }
 
 

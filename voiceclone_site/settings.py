@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "clones",
     "lab",
     "transcripts",
+    "studio",
     "accounts",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
@@ -278,8 +279,10 @@ SYSTEM_VOICES_REFRESH = env.float("SYSTEM_VOICES_REFRESH", default=6 * 3600.0)
 # Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work). Every
 # 15 s, so that work whose lease ran out (WORK_LEASE_SECONDS) is queued again within a minute of the
 # worker's death, on any broker (the filesystem broker loses a dead worker's unfinished message).
+SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", 15.0)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 15.0)},
+    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": SWEEP_INTERVAL},
+    "sweep-stuck-takes": {"task": "studio.tasks.sweep_stuck_takes", "schedule": SWEEP_INTERVAL},
     "refresh-system-voices": {"task": "clones.tasks.refresh_system_voices", "schedule": SYSTEM_VOICES_REFRESH},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

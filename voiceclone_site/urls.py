@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("lab/", include("lab.urls")),
     path("transcripts/", include("transcripts.urls")),
+    path("studio/", include("studio.urls")),
     path("", include("clones.urls")),
 ]
 
