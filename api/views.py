@@ -46,6 +46,8 @@ api = VoicecloneAPI(
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
 )
 install_handlers(api)
+# Webhook endpoints live in their own app; their routes join this API under /api/v1/webhooks.
+api.add_router("/webhooks", "webhooks.api.router")
 
 
 def _errors(*statuses):
