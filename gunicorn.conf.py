@@ -23,3 +23,10 @@ max_requests_jitter = 200
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"
+
+
+def child_exit(server, worker):
+    # Prometheus multiprocess mode: a dead worker's live gauges must stop counting (metrics/instruments.py).
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -173,8 +173,10 @@ class DeletedVoice:
 
 
 class BigModelClient:
-    def __init__(self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0, limiter=None):
+    def __init__(self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0, limiter=None, on_call=None):
         self.base_url = base_url.rstrip("/")
+        # Called after every call as on_call(route, status, code, seconds), e.g. to count it in metrics.
+        self.on_call = on_call
         self.timeout = (connect_timeout, read_timeout)
         # A context manager around every API call, e.g. a cap on calls in flight across workers.
         self.limiter = limiter or contextlib.nullcontext
@@ -184,6 +186,7 @@ class BigModelClient:
     @classmethod
     def from_settings(cls):
         from clones.throttle import provider_slot
+        from metrics.instruments import observe_provider_call
 
         return cls(
             settings.BIGMODEL_BASE_URL,
@@ -191,6 +194,7 @@ class BigModelClient:
             connect_timeout=settings.BIGMODEL_CONNECT_TIMEOUT,
             read_timeout=settings.BIGMODEL_READ_TIMEOUT,
             limiter=provider_slot,
+            on_call=observe_provider_call,
         )
 
     def close(self):
@@ -323,15 +327,13 @@ class BigModelClient:
             code = "malformed"
             raise
         finally:
+            seconds = time.monotonic() - started
             context = " ".join(f"{key}={value}" for key, value in (_log_fields.get() or {}).items())
             logger.info(
-                "bigmodel route=%s status=%s code=%s ms=%d %s",
-                route,
-                status,
-                code or "-",
-                (time.monotonic() - started) * 1000,
-                context,
+                "bigmodel route=%s status=%s code=%s ms=%d %s", route, status, code or "-", seconds * 1000, context
             )
+            if self.on_call is not None:
+                self.on_call(route, status, code, seconds)
 
 
 def _json_object(response):

@@ -5,6 +5,7 @@ SQLite, a broker that needs no server, media on disk, and the built-in BigModel 
 API key is set. See `.env.example` and the configuration table in README.md.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,18 @@ if (BASE_DIR / ".env").exists():
 # Everything the embedded defaults write (database, broker queue, media, sandbox state) lives here.
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# Prometheus metrics in multiprocess mode: every web and worker process of this machine writes its
+# values to files in this folder, and /metrics adds them up. It must be set before prometheus_client
+# makes its first metric, hence here, at the top. Empty it when all processes are stopped (README).
+METRICS_DIR = Path(env("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics")))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+# /metrics answers only a scraper sending METRICS_TOKEN as a bearer token, or one whose address is in
+# METRICS_ALLOWED_NETWORKS (CIDRs; behind a proxy on the same machine every visitor comes from
+# 127.0.0.1, so allow loopback only when nothing proxies to this port). Neither set: a 404 for all.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 
 
 def _local_secret_key():
@@ -51,12 +64,15 @@ INSTALLED_APPS = [
     "clones",
     "accounts",
     "webhooks",
+    "metrics",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
     "ninja",
 ]
 
 MIDDLEWARE = [
+    # First, so that it times everything below it (metrics.middleware).
+    "metrics.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
