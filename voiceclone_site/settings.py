@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "accounts",
     "webhooks",
     "metrics",
+    "privacy",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
     "ninja",
@@ -272,6 +273,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)}
 }
 CELERY_BEAT_SCHEDULE["send-due-webhooks"] = {"task": "webhooks.tasks.send_due_webhooks", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["sweep-personal-data"] = {"task": "privacy.tasks.sweep_personal_data", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # BigModel. Without an API key the app talks to the local sandbox (`python -m sandbox`).
@@ -301,6 +303,9 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_RETRY_BASE_DELAY = env.float("WEBHOOK_RETRY_BASE_DELAY", default=60.0)
 WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=24 * 3600)
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+
+# People's data: how long a user's downloadable archive of their data is kept.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 
 # The clone pipeline.
 CLONE_MAX_RETRIES = env.int("CLONE_MAX_RETRIES", default=5)

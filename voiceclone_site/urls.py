@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),
+    path("account/data/", include("privacy.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("", include("clones.urls")),
 ]
