@@ -210,10 +210,12 @@ class Clone(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # Exactly the gallery's rows, newest first: its count and its pages read this index alone.
+            # Exactly the gallery's rows, newest first, ties broken by id: a keyset page (clones.keyset)
+            # starts at its cursor in this index and reads one page of it, however deep. On PostgreSQL a
+            # trigram index on the same rows serves the name search (migration gallery_search_indexes).
             models.Index(
-                fields=["-created_at"],
-                name="gallery_public_idx",
+                fields=["-created_at", "-id"],
+                name="gallery_keyset_idx",
                 condition=Q(
                     visibility="public", status="ready", deletion_requested_at__isnull=True, gone_at__isnull=True
                 ),
