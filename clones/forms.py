@@ -5,7 +5,7 @@ from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clones.audio import ACCEPT, AudioError, prepare_sample, upload_too_large_message
+from clones.intake import ACCEPT, AudioError, prepare_sample, upload_too_large_message
 from clones.models import SYSTEM_VOICES, Clone, Tag, Utterance
 
 MAX_TAGS = 5

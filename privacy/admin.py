@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import UserWithLimitsAdmin
-from privacy.models import AccountClosure, AnonymousUsage, DataExport, close_account
+from privacy.models import AccountClosure, AnonymousUsage, DataExport
+from privacy.tasks import close_account, start_export
 
 admin.site.unregister(User)
 
@@ -18,7 +19,7 @@ class UserAdmin(UserWithLimitsAdmin):
     @admin.action(description=_("Prepare a data export"))
     def export_data(self, request, queryset):
         for user in queryset:
-            DataExport.start(user)
+            start_export(user)
         self.message_user(request, _("The exports are being prepared; see Data exports."), messages.SUCCESS)
 
     @admin.action(description=_("Close accounts: delete their provider voices, then all their data"))

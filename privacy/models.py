@@ -2,11 +2,10 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -39,14 +38,6 @@ class DataExport(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
-
-    @classmethod
-    def start(cls, user):
-        export = cls.objects.create(user=user)
-        from privacy.tasks import build_export
-
-        transaction.on_commit(lambda: build_export.delay(export.pk))
-        return export
 
     @property
     def expires_at(self):
@@ -111,15 +102,3 @@ class AnonymousUsage(models.Model):
         for row in daily.order_by():
             total, _created = cls.objects.select_for_update().get_or_create(day=row["day"], kind=row["kind"])
             cls.objects.filter(pk=total.pk).update(amount=models.F("amount") + row["total"])
-
-
-def close_account(user, *, by_staff=False):
-    """Start deleting `user`: they can no longer sign in or use tokens; a task deletes the rest."""
-    from privacy.tasks import finish_closure
-
-    closure, _created = AccountClosure.objects.get_or_create(user=user, defaults={"by_staff": by_staff})
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    user.api_tokens.active().update(revoked_at=timezone.now())
-    transaction.on_commit(lambda: finish_closure.delay(closure.pk))
-    return closure

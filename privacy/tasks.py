@@ -8,11 +8,28 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from clones.tasks import retry_delay
+from clones.tasks import request_deletion, retry_delay
 from privacy import archive
 from privacy.models import AccountClosure, AnonymousUsage, DataExport
 
 logger = logging.getLogger(__name__)
+
+
+def start_export(user):
+    """Return a new export of `user`'s data; a task builds its archive once the transaction commits."""
+    export = DataExport.objects.create(user=user)
+    transaction.on_commit(lambda: build_export.delay(export.pk))
+    return export
+
+
+def close_account(user, *, by_staff=False):
+    """Start deleting `user`: from now on they cannot sign in or use tokens; a task deletes the rest."""
+    closure, _created = AccountClosure.objects.get_or_create(user=user, defaults={"by_staff": by_staff})
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    user.api_tokens.active().update(revoked_at=timezone.now())
+    transaction.on_commit(lambda: finish_closure.delay(closure.pk))
+    return closure
 
 
 @shared_task
@@ -47,7 +64,7 @@ def finish_closure(self, closure_id):
     closure.save(update_fields=["clones_deleted", "checked_at"])
     for clone in user.clones.filter(deletion_requested_at=None):
         with transaction.atomic():
-            clone.request_deletion()
+            request_deletion(clone)
     if user.clones.exists():
         # Waiting for the clones' deletion tasks; this task is retried, and the beat sweep resumes it if lost.
         raise self.retry(countdown=retry_delay(min(self.request.retries, 6)))

@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from privacy.forms import CloseAccountForm
-from privacy.models import DataExport, close_account
+from privacy.models import DataExport
+from privacy.tasks import close_account, start_export
 
 
 @login_required
@@ -24,7 +25,7 @@ def export(request):
     if request.user.data_exports.filter(status=DataExport.Status.PENDING).exists():
         messages.info(request, _("Your archive is already being prepared."))
     else:
-        DataExport.start(request.user)
+        start_export(request.user)
         messages.success(request, _("Your archive is being prepared. Reload this page in a minute to download it."))
     return redirect("privacy:index")
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.models import QuotaExceeded, Usage, charge
-from clones.throttle import provider_slot
+from clones.provider_slots import provider_slot
 from tests.conftest import wait_until
 from tests.samples import wav_bytes
 
@@ -112,3 +112,4 @@ def test_the_worker_process_s_provider_calls_tasks_and_spending_show_in_the_web_
     assert grew("voiceclone_provider_call_duration_seconds_count", route="voice.clone", status="200", code="-") == 1
     assert grew("voiceclone_provider_call_duration_seconds_count", route="files.upload", status="200", code="-") == 1
     assert grew("voiceclone_usage_total", kind="clone") == 1
+    assert grew("voiceclone_clones_finished_total", status="ready") == 1

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiToken, Usage, charge
-from clones import bigmodel
+from clones import bigmodel, pipeline
 from clones.models import Clone, Utterance
 from privacy.models import AccountClosure, AnonymousUsage, DataExport
 from tests.conftest import wait_until
@@ -36,7 +36,7 @@ def speech_of(user, clone, text="Spoken words."):
 def provider_voice(sandbox, clone):
     """Run the real pipeline against the sandbox, so the provider holds a voice for this clone."""
     with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key) as api:
-        clone.process(api)
+        pipeline.process(clone, api)
     clone.refresh_from_db()
     return clone
 

@@ -6,17 +6,19 @@ import json
 import time
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from clones.signals import clone_finished
+from clones.models import Clone
 from tests.conftest import wait_until
 from tests.receiver import receiving
+from tests.samples import wav_bytes
 from webhooks import transport
 from webhooks.models import Delivery, Endpoint
 from webhooks.signing import SIGNATURE_HEADER, signature, verify
-from webhooks.tasks import deliver
+from webhooks.tasks import deliver, send_test_event
 
 LOOPBACK_ONLY_1 = ["127.0.0.1/32"]
 
@@ -67,7 +69,7 @@ def test_a_host_name_is_checked_after_resolution_and_nothing_is_sent(user):
     with receiving() as receiver, override_settings(WEBHOOK_ALLOWED_NETWORKS=[]):
         port = receiver.url.rsplit(":", 1)[1]
         endpoint = Endpoint.objects.create(owner=user, url=f"http://localhost:{port}/hook")
-        delivery = endpoint.send_test_event()
+        delivery = send_test_event(endpoint)
         deliver(delivery.pk)
     delivery.refresh_from_db()
     assert receiver.requests == []
@@ -84,7 +86,7 @@ def test_a_redirect_to_a_refused_address_is_not_followed(user):
     ):
         outside.answers = [(307, {"Location": f"{inside.url}/metadata"})]
         endpoint = Endpoint.objects.create(owner=user, url=f"{outside.url}/hook")
-        delivery = endpoint.send_test_event()
+        delivery = send_test_event(endpoint)
         deliver(delivery.pk)
     delivery.refresh_from_db()
     assert len(outside.requests) == 1 and inside.requests == []
@@ -96,7 +98,7 @@ def test_an_allowed_redirect_is_followed_with_the_same_signed_post(user):
     with receiving() as first, receiving() as second:
         first.answers = [(308, {"Location": f"{second.url}/moved"})]
         endpoint = Endpoint.objects.create(owner=user, url=f"{first.url}/hook")
-        delivery = endpoint.send_test_event()
+        delivery = send_test_event(endpoint)
         deliver(delivery.pk)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.DELIVERED and delivery.response_status == 200
@@ -166,26 +168,67 @@ def test_the_api_adds_lists_tests_and_deletes_endpoints(client, api_token, user)
 # -- delivery by the real worker -----------------------------------------------------------
 
 
+def submit_clone(client, name="Hooked"):
+    response = client.post(
+        reverse("clones:create"),
+        {"language": "en", "visibility": "private", "consent": "on", "name": name, "transcript": "",
+         "preview_text": "Hello there, hooked voice.", "sample": SimpleUploadedFile("s.wav", wav_bytes(5))},
+    )  # fmt: skip
+    assert response.status_code == 302
+    return Clone.objects.get(name=name)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
-def test_a_finished_clone_reaches_the_endpoint_signed_and_shaped_like_the_api(
-    logged_in, make_clone, api_token, celery_worker
+def test_a_clone_made_by_the_pipeline_reaches_the_endpoint_signed_and_shaped_like_the_api(
+    logged_in, api_token, sandbox, celery_worker
 ):
+    auth = {"Authorization": f"Bearer {api_token}"}
     with receiving() as receiver:
-        assert add_endpoint(logged_in, f"{receiver.url}/hook", events=["clone.ready"]).status_code == 302
+        assert (
+            add_endpoint(logged_in, f"{receiver.url}/hook", events=["clone.ready", "utterance.ready"]).status_code
+            == 302
+        )
         endpoint = Endpoint.objects.get()
-        clone = make_clone(name="Hooked")
-        clone_finished.send(sender=type(clone), clone=clone)
-        wait_until(lambda: receiver.requests)
-    (request,) = receiver.requests
-    assert request["headers"]["Voiceclone-Event"] == "clone.ready"
-    assert verify(endpoint.secret, request["headers"][SIGNATURE_HEADER], request["body"])
-    body = json.loads(request["body"])
-    api = logged_in.get(f"/api/v1/clones/{clone.uuid}", headers={"Authorization": f"Bearer {api_token}"}).json()
-    assert body["type"] == "clone.ready" and body["data"].keys() == api.keys()
-    assert body["data"]["uuid"] == str(clone.uuid) and body["data"]["status"] == "ready"
+        clone = submit_clone(logged_in)
+        wait_until(lambda: receiver.requests, timeout=60)
+        spoken = logged_in.post(
+            f"/api/v1/clones/{clone.uuid}/speak", {"text": "Hello from a hook."}, content_type="application/json",
+            headers=auth,
+        )  # fmt: skip
+        assert spoken.status_code == 201, spoken.text
+        wait_until(lambda: len(receiver.requests) == 2, timeout=60)
+    first, second = receiver.requests
+    for request in (first, second):
+        assert verify(endpoint.secret, request["headers"][SIGNATURE_HEADER], request["body"])
+    body = json.loads(first["body"])
+    api = logged_in.get(f"/api/v1/clones/{clone.uuid}", headers=auth).json()
+    assert first["headers"]["Voiceclone-Event"] == body["type"] == "clone.ready"
+    assert body["data"].keys() == api.keys() and body["data"]["uuid"] == str(clone.uuid)
+    assert body["data"]["status"] == "ready" and body["data"]["links"]["url"].endswith(f"/api/v1/clones/{clone.uuid}")
+    speech = json.loads(second["body"])
+    assert speech["type"] == "utterance.ready" and speech["data"]["uuid"] == spoken.json()["uuid"]
+    assert speech["data"]["links"]["audio"]
     page = logged_in.get(endpoint.get_absolute_url()).text
     assert "clone.ready" in page and "Delivered" in page
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_failed_clone_is_told_only_to_endpoints_that_listen_for_failures(logged_in, other_user, sandbox,
+                                                                            celery_worker):  # fmt: skip
+    sandbox.set_faults([{"route": "voice.clone", "action": "error", "status": 400, "code": "1301", "times": None}])
+    with receiving() as ready_only, receiving() as failures:
+        add_endpoint(logged_in, f"{ready_only.url}/hook", events=["clone.ready"])
+        add_endpoint(logged_in, f"{failures.url}/hook", events=["clone.failed"])
+        Endpoint.objects.create(owner=other_user, url=f"{failures.url}/someone-else")
+        clone = submit_clone(logged_in)
+        wait_until(lambda: failures.requests, timeout=60)
+        wait_until(lambda: not Delivery.objects.filter(status="pending").exists())
+    (request,) = failures.requests
+    body = json.loads(request["body"])
+    assert request["path"] == "/hook" and body["type"] == "clone.failed" and body["data"]["uuid"] == str(clone.uuid)
+    assert body["data"]["failure_reason"] and ready_only.requests == []
 
 
 @pytest.mark.django_db(transaction=True)

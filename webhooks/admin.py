@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from webhooks import tasks
 from webhooks.models import Delivery, Endpoint
 
 
@@ -30,7 +31,7 @@ class EndpointAdmin(admin.ModelAdmin):
     @admin.action(description=_("Send a test event"))
     def send_test_event(self, request, queryset):
         for endpoint in queryset:
-            endpoint.send_test_event()
+            tasks.send_test_event(endpoint)
         count = len(queryset)
         self.message_user(
             request, ngettext("A test event was sent.", "%(count)d test events were sent.", count) % {"count": count},

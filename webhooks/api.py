@@ -8,6 +8,7 @@ from ninja import Field, Router, Schema, Status
 
 from api.errors import form_invalid, not_found
 from api.schemas import Error
+from webhooks import tasks
 from webhooks.forms import EndpointForm
 from webhooks.models import Event
 from webhooks.views import DELIVERIES_SHOWN, endpoint_for
@@ -100,4 +101,4 @@ def list_deliveries(request, pk: int):
 @router.post("/{pk}/test", response={202: DeliveryOut, 404: Error}, summary="Send a test event")
 def send_test_event(request, pk: int):
     """A `webhook.test` event, signed and delivered like any other."""
-    return Status(202, _delivery_out(_endpoint(request, pk).send_test_event()))
+    return Status(202, _delivery_out(tasks.send_test_event(_endpoint(request, pk))))

@@ -7,6 +7,7 @@ from django.utils import translation
 from api.serialize import clone_json, utterance_json
 from clones.signals import clone_finished, utterance_finished
 from webhooks.models import Endpoint, Event
+from webhooks.tasks import record
 
 
 def _emit(user, event, make_data):
@@ -16,7 +17,7 @@ def _emit(user, event, make_data):
     # Labels and messages in the bodies are in the site's language, whoever's request is running.
     with translation.override(settings.LANGUAGE_CODE):
         data = make_data()
-    return [endpoint.record(event, data) for endpoint in endpoints]
+    return [record(endpoint, event, data) for endpoint in endpoints]
 
 
 @receiver(clone_finished)

@@ -2,8 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from webhooks import transport
-from webhooks.models import Endpoint, Event
-from webhooks.tasks import allowed_networks
+from webhooks.models import Endpoint, Event, allowed_networks
 
 
 class EndpointForm(forms.ModelForm):

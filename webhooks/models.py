@@ -1,8 +1,9 @@
+import ipaddress
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +20,11 @@ class Event(models.TextChoices):
 
 # Sent only by "Send a test event"; endpoints cannot subscribe to it.
 TEST_EVENT = "webhook.test"
+
+
+def allowed_networks():
+    """WEBHOOK_ALLOWED_NETWORKS as network objects: private addresses an operator lets webhooks reach."""
+    return [ipaddress.ip_network(network, strict=False) for network in settings.WEBHOOK_ALLOWED_NETWORKS]
 
 
 def all_events():
@@ -61,15 +67,6 @@ class Endpoint(models.Model):
         from django.urls import reverse
 
         return reverse("webhooks:detail", args=[self.pk])
-
-    def record(self, event, payload):
-        """Return a new delivery of `payload` as `event`; it is sent once the transaction commits."""
-        delivery = Delivery.objects.create(endpoint=self, event=event, payload=payload)
-        delivery.enqueue()
-        return delivery
-
-    def send_test_event(self):
-        return self.record(TEST_EVENT, {"message": "This is a test event from Voiceclone."})
 
 
 class Delivery(models.Model):
@@ -115,11 +112,6 @@ class Delivery(models.Model):
 
         envelope = {"id": str(self.uuid), "type": self.event, "created_at": self.created_at, "data": self.payload}
         return json.dumps(envelope, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
-
-    def enqueue(self, countdown=None):
-        from webhooks.tasks import deliver
-
-        transaction.on_commit(lambda: deliver.apply_async((self.pk,), countdown=countdown))
 
     def claim(self):
         """Take this delivery for one attempt; False if it is not due, or done, or another worker has it."""

@@ -1,13 +1,13 @@
-import ipaddress
 import logging
 import time
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from webhooks import transport
-from webhooks.models import Delivery
+from webhooks.models import TEST_EVENT, Delivery, allowed_networks
 from webhooks.signing import SIGNATURE_HEADER, signature
 
 logger = logging.getLogger(__name__)
@@ -17,8 +17,19 @@ logger = logging.getLogger(__name__)
 COUNTDOWN_LIMIT_SECONDS = 300
 
 
-def allowed_networks():
-    return [ipaddress.ip_network(network, strict=False) for network in settings.WEBHOOK_ALLOWED_NETWORKS]
+def record(endpoint, event, payload):
+    """Return a new delivery of `payload` as `event` to `endpoint`; it is sent once the transaction commits."""
+    delivery = Delivery.objects.create(endpoint=endpoint, event=event, payload=payload)
+    enqueue(delivery)
+    return delivery
+
+
+def send_test_event(endpoint):
+    return record(endpoint, TEST_EVENT, {"message": "This is a test event from Voiceclone."})
+
+
+def enqueue(delivery, countdown=None):
+    transaction.on_commit(lambda: deliver.apply_async((delivery.pk,), countdown=countdown))
 
 
 @shared_task
@@ -56,7 +67,7 @@ def deliver(delivery_id):
         delivery.status,
     )
     if delay is not None and delay <= COUNTDOWN_LIMIT_SECONDS:
-        delivery.enqueue(countdown=delay)
+        enqueue(delivery, countdown=delay)
 
 
 @shared_task

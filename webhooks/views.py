@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from webhooks.forms import EndpointForm
 from webhooks.models import Endpoint
+from webhooks.tasks import send_test_event
 
 DELIVERIES_SHOWN = 50
 
@@ -38,7 +39,7 @@ def detail(request, pk):
 @require_POST
 def send_test(request, pk):
     endpoint = endpoint_for(request.user, pk)
-    endpoint.send_test_event()
+    send_test_event(endpoint)
     messages.success(request, _("A test event is on its way. Reload this page to see how it went."))
     return redirect(endpoint)
 
