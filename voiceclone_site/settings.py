@@ -341,3 +341,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django": {"level": "INFO"}},
 }
+
+# Error reports to Sentry, from web and worker alike, scrubbed of secrets (voiceclone_site/error_reports.py).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from voiceclone_site.error_reports import init as _init_error_reports
+
+    _init_error_reports(SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))
