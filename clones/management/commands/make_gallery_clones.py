@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clones.models import Clone, Tag
@@ -53,6 +53,8 @@ class Command(BaseCommand):
         if not default_storage.exists(PREVIEW):
             default_storage.save(PREVIEW, ContentFile(_wav()))
         through = Clone.tags.through
+        if connection.vendor == "postgresql":
+            return self._make_in_postgresql(count, batch, owner, tags)
         # created_at is auto_now_add; the rows get times a second apart instead, as real ones would have.
         field = Clone._meta.get_field("created_at")
         field.auto_now_add = False
@@ -100,3 +102,42 @@ class Command(BaseCommand):
             made += len(rows)
             self.stdout.write(f"{made} / {count}")
         self.stdout.write(self.style.SUCCESS(f"{made} public clones made"))
+
+    def _make_in_postgresql(self, count, batch, owner, tags):
+        """The same rows, made by the database itself from generate_series: minutes instead of an hour."""
+        start = timezone.now() - timedelta(seconds=count)
+        first = Clone.objects.count()
+        chunk = max(batch, 100_000)
+        with connection.cursor() as cursor:
+            for low in range(first, first + count, chunk):
+                high = min(first + count, low + chunk) - 1
+                cursor.execute(
+                    """
+                    INSERT INTO clones_clone (uuid, name, voice_name, provider_model, sample, sample_format,
+                        transcript, preview_text, sample_file_id, voice_id, preview_file_id, preview_audio, status,
+                        error_kind, error_code, error_message, request_id, attempts, created_at, updated_at,
+                        finished_at, language, owner_id, share_token, visibility, allow_public_speech, original,
+                        preview_peaks, sample_peaks)
+                    SELECT md5(n::text || 'uuid')::uuid,
+                        CASE WHEN n %% 3 = 0 THEN (%(chinese)s::text[])[1 + (n * 7) %% 8] || n
+                             ELSE (%(english)s::text[])[1 + (n * 13) %% 10] || ' '
+                                  || (%(roles)s::text[])[1 + (n * 17) %% 8] || ' ' || n END,
+                        'vc_bench_' || n, 'glm-tts-clone', '', 'wav', '', 'Hello.', '', 'bench-' || n, '',
+                        %(preview)s, 'ready', '', '', '', '', 0,
+                        %(start)s + n * interval '1 second', now(), %(start)s + n * interval '1 second',
+                        CASE WHEN n %% 3 = 0 THEN 'zh' ELSE 'en' END, %(owner)s,
+                        md5(n::text || 'share') || md5(n::text || 'token'), 'public', false, '', '[]', '[]'
+                    FROM generate_series(%(low)s, %(high)s) AS n
+                    """,
+                    {"chinese": CHINESE, "english": ENGLISH, "roles": ROLES, "preview": PREVIEW, "start": start,
+                     "owner": owner.pk, "low": low, "high": high},
+                )  # fmt: skip
+                self.stdout.write(f"{high + 1 - first} / {count}")
+            cursor.execute(
+                "INSERT INTO clones_clone_tags (clone_id, tag_id) SELECT id, (%s::bigint[])[1 + (id / 10) %% 8] "
+                "FROM clones_clone WHERE owner_id = %s AND id %% 10 = 0 ON CONFLICT DO NOTHING",
+                [[tag.pk for tag in tags], owner.pk],
+            )
+            cursor.execute("ANALYZE clones_clone")
+            cursor.execute("ANALYZE clones_clone_tags")
+        self.stdout.write(self.style.SUCCESS(f"{count} public clones made"))
