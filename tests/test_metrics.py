@@ -113,3 +113,31 @@ def test_the_worker_process_s_provider_calls_tasks_and_spending_show_in_the_web_
     assert grew("voiceclone_provider_call_duration_seconds_count", route="files.upload", status="200", code="-") == 1
     assert grew("voiceclone_usage_total", kind="clone") == 1
     assert grew("voiceclone_clones_finished_total", status="ready") == 1
+
+
+@pytest.mark.django_db
+def test_every_metric_the_grafana_dashboard_plots_is_one_we_export(client):
+    import json
+    import re
+
+    from tests.conftest import ROOT
+
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    plotted = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"voiceclone_\w+", target["expr"])
+    }
+    # Every family we define, whether or not it has samples yet: the instruments and the live gauges.
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from metrics import instruments
+    from metrics.live import LiveCollector
+
+    defined = {
+        metric._name + ("_total" if metric._type == "counter" else "")
+        for metric in vars(instruments).values()
+        if isinstance(metric, MetricWrapperBase)
+    } | {family.name for family in LiveCollector().collect()}
+    assert len(plotted) >= 10 and plotted <= defined, plotted - defined
