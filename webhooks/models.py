@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from webhooks import transport
 from webhooks.signing import new_secret
 
 
@@ -116,7 +117,9 @@ class Delivery(models.Model):
     def claim(self):
         """Take this delivery for one attempt; False if it is not due, or done, or another worker has it."""
         now = timezone.now()
-        lease = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * (2 + 2 * 3) + 30)
+        # Longer than the slowest attempt: a connect and a read timeout for each hop of the redirects.
+        hops = transport.MAX_REDIRECTS + 1
+        lease = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 2 * hops + 30)
         taken = Delivery.objects.filter(pk=self.pk, status=self.Status.PENDING, next_attempt_at__lte=now).update(
             next_attempt_at=lease
         )
