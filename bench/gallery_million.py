@@ -103,6 +103,7 @@ def main():
     cookie = {"Cookie": session_cookie()}
     base = f"http://127.0.0.1:{args.web_port}"
 
+    stack.collectstatic(env)
     if not args.only_metrics:
         for name, plan in plans(pages).items():
             print(f"--- plan: {name}\n{plan}")

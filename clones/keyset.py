@@ -3,7 +3,7 @@
 Django's Paginator counts every matching row and skips to a page with OFFSET, and both cost time in
 proportion to the rows before the page. Here a page starts after (or before) the sort key of the
 last (or first) row shown, which the database finds in the gallery's index at once, however deep.
-The total is counted only up to COUNT_LIMIT rows, a bounded cost; past that the page says "Page 7"
+The total is counted only up to COUNT_LIMIT rows (ten pages), a bounded cost; past that the page says "Page 7"
 without "of N". The cursor carries the page number for display only; a made-up cursor shows a
 different slice of public rows, nothing more, and a malformed one shows the first page.
 """
@@ -15,7 +15,8 @@ from datetime import datetime
 
 from django.db.models import Q
 
-COUNT_LIMIT = 1000
+# Ten pages: enough to say "Page 2 of 7" for most searches, and a count that reads at most 241 rows.
+COUNT_LIMIT = 240
 
 
 def _encode(created_at, pk, number):
