@@ -80,7 +80,7 @@ def main():
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--metrics", action="store_true", help="also measure the metrics middleware")
     parser.add_argument("--only-metrics", action="store_true")
-    stack.add_arguments(parser, web_port=8062)
+    stack.add_arguments(parser, web_port=8721)
     args = parser.parse_args()
 
     data_dir = stack.data_dir("voiceclone-bench-million-")
