@@ -144,8 +144,10 @@ def main():
             for target in variants.values():
                 wrk.run(target, connections=args.connections, seconds=2)
             results = {name: [] for name in variants}
-            for _ in range(args.rounds * 2):
-                for name, target in variants.items():
+            for round_number in range(args.rounds * 2):
+                # ABBA order, so that a machine getting busier or quieter during the run favours neither.
+                order = list(variants.items()) if round_number % 2 == 0 else list(variants.items())[::-1]
+                for name, target in order:
                     results[name].append(wrk.run(target, connections=args.connections, seconds=args.seconds))
         finally:
             for server in servers:
