@@ -83,6 +83,12 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("GET", "/api/v1/utterances"),
         ("GET", "/api/v1/utterances/{uuid}"),
         ("GET", "/api/v1/utterances/{uuid}/audio"),
+        ("GET", "/api/v1/webhooks"),
+        ("POST", "/api/v1/webhooks"),
+        ("GET", "/api/v1/webhooks/{pk}"),
+        ("DELETE", "/api/v1/webhooks/{pk}"),
+        ("GET", "/api/v1/webhooks/{pk}/deliveries"),
+        ("POST", "/api/v1/webhooks/{pk}/test"),
     }
 
 

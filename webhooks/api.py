@@ -67,7 +67,7 @@ def _endpoint(request, pk):
         raise not_found() from None
 
 
-@router.get("", response=list[EndpointOut], summary="List your webhook endpoints")
+@router.get("", response={200: list[EndpointOut], 401: Error}, summary="List your webhook endpoints")
 def list_endpoints(request):
     return [_endpoint_out(endpoint) for endpoint in request.auth.webhook_endpoints.all()]
 
@@ -81,24 +81,28 @@ def create_endpoint(request, payload: EndpointIn):
     return Status(201, _endpoint_out(form.save()))
 
 
-@router.get("/{pk}", response={200: EndpointOut, 404: Error}, summary="Get a webhook endpoint")
+@router.get("/{pk}", response={200: EndpointOut, 401: Error, 404: Error}, summary="Get a webhook endpoint")
 def get_endpoint(request, pk: int):
     return _endpoint_out(_endpoint(request, pk))
 
 
-@router.delete("/{pk}", response={204: None, 404: Error}, summary="Delete a webhook endpoint")
+@router.delete("/{pk}", response={204: None, 401: Error, 404: Error}, summary="Delete a webhook endpoint")
 def delete_endpoint(request, pk: int):
     _endpoint(request, pk).delete()
     return Status(204, None)
 
 
-@router.get("/{pk}/deliveries", response={200: list[DeliveryOut], 404: Error}, summary="The latest deliveries")
+@router.get(
+    "/{pk}/deliveries",
+    response={200: list[DeliveryOut], 401: Error, 404: Error},
+    summary="The latest deliveries",
+)
 def list_deliveries(request, pk: int):
     """Newest first, the last 50, with the receiver's HTTP status."""
     return [_delivery_out(d) for d in _endpoint(request, pk).deliveries.all()[:DELIVERIES_SHOWN]]
 
 
-@router.post("/{pk}/test", response={202: DeliveryOut, 404: Error}, summary="Send a test event")
+@router.post("/{pk}/test", response={202: DeliveryOut, 401: Error, 404: Error}, summary="Send a test event")
 def send_test_event(request, pk: int):
     """A `webhook.test` event, signed and delivered like any other."""
     return Status(202, _delivery_out(tasks.send_test_event(_endpoint(request, pk))))
