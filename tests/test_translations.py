@@ -23,6 +23,7 @@ SOURCES = [
     "accounts",
     "api",
     "clones",
+    "lab",
     "webhooks",
     "metrics",
     "privacy",

@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("account/data/", include("privacy.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("lab/", include("lab.urls")),
     path("", include("clones.urls")),
 ]

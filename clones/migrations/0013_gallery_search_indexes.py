@@ -27,7 +27,7 @@ def drop_name_search_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clones', '0010_gallery_partial_index'),
+        ('clones', '0012_utterance_failure_message'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
