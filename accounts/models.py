@@ -1,3 +1,5 @@
+import contextlib
+import contextvars
 import hashlib
 import math
 import secrets
@@ -5,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.db import models
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -48,6 +51,7 @@ class Usage(models.Model):
     class Kind(models.TextChoices):
         CLONE = "clone", _("Clone")
         SPEECH_CHARS = "speech_chars", _("Speech characters")
+        TRANSCRIPTION = "transcription", _("Transcription")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage", verbose_name=_("user")
@@ -67,6 +71,8 @@ class Usage(models.Model):
 
 def _daily_limit(user, kind):
     limits = Limits.objects.filter(user=user).first()
+    if kind == Usage.Kind.TRANSCRIPTION:
+        return settings.QUOTA_TRANSCRIPTIONS_PER_DAY
     if kind == Usage.Kind.CLONE:
         override = limits and limits.clones_per_day
         return override if override is not None else settings.QUOTA_CLONES_PER_DAY
@@ -80,6 +86,12 @@ def charge(user, kind, amount):
     The user's row is locked first, so parallel requests of one user are counted one after another.
     """
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if EmailConfirmation.is_pending_for(user):
+        # An account whose address is unproven spends nothing: otherwise a new sign-up is a new quota.
+        raise QuotaExceeded(
+            _("Please confirm your email address first: open the link we sent you when you signed up."),
+            code="email_unconfirmed",
+        )
     now = timezone.now()
     spent = Usage.objects.filter(user=user, kind=kind)
     minute_ago, day_ago = now - timedelta(minutes=1), now - timedelta(days=1)
@@ -104,6 +116,11 @@ def charge(user, kind, amount):
     if used + amount > limit:
         if kind == Usage.Kind.CLONE:
             message = _("You have used your %(limit)d clones for the last 24 hours. Please try again later.")
+        elif kind == Usage.Kind.TRANSCRIPTION:
+            message = _(
+                "You have used your %(limit)d transcriptions for the last 24 hours. Please type the transcript, "
+                "or try again later."
+            )
         else:
             message = _(
                 "This would pass your limit of %(limit)d characters of speech in 24 hours "
@@ -203,3 +220,165 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class EmailConfirmation(models.Model):
+    """A sign-up's address waiting to be proven. Accounts without one (older ones, staff-made) count as confirmed."""
+
+    SALT = "accounts.email-confirmation"
+    MAX_AGE = timedelta(days=3)
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_confirmation", verbose_name=_("user")
+    )
+    email = models.EmailField(_("email"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("email confirmation")
+        verbose_name_plural = _("email confirmations")
+
+    def __str__(self):
+        return f"{self.user} <{self.email}>"
+
+    @classmethod
+    def is_pending_for(cls, user):
+        return cls.objects.filter(user=user, confirmed_at=None).exists()
+
+    @classmethod
+    def start(cls, user):
+        """A pending confirmation of the user's address, and the token that proves it."""
+        confirmation = cls.objects.create(user=user, email=user.email)
+        return confirmation, confirmation.token()
+
+    def token(self):
+        return signing.dumps({"id": self.pk, "email": self.email}, salt=self.SALT, compress=True)
+
+    @classmethod
+    def from_token(cls, token):
+        """The confirmation a token belongs to, or None when it is forged, expired or outdated."""
+        try:
+            data = signing.loads(token, salt=cls.SALT, max_age=cls.MAX_AGE)
+        except signing.BadSignature:
+            return None
+        return cls.objects.select_related("user").filter(pk=data.get("id"), email=data.get("email")).first()
+
+    @property
+    def address_taken(self):
+        """Whether another account has already proven this address: one confirmed account per address."""
+        confirmed_elsewhere = EmailConfirmation.objects.filter(email__iexact=self.email, confirmed_at__isnull=False)
+        unproven = EmailConfirmation.objects.filter(confirmed_at=None).values("user")
+        # Accounts from before confirmations existed (or made by staff) hold their address too.
+        older_accounts = get_user_model().objects.filter(email__iexact=self.email).exclude(pk__in=unproven)
+        return confirmed_elsewhere.exclude(pk=self.pk).exists() or older_accounts.exclude(pk=self.user_id).exists()
+
+    def confirm(self):
+        if self.confirmed_at is None:
+            self.confirmed_at = timezone.now()
+            self.save(update_fields=["confirmed_at"])
+
+
+class AccountEvent(models.Model):
+    """Sign-ups and password-reset requests, counted per network address and per email to hold off abuse."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", _("Sign-up")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("account event")
+        verbose_name_plural = _("account events")
+        indexes = [models.Index(fields=["kind", "ip_address", "created_at"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.ip_address}"
+
+    @classmethod
+    def count_last_hour(cls, kind, **match):
+        return cls.objects.filter(kind=kind, created_at__gte=timezone.now() - timedelta(hours=1), **match).count()
+
+    @classmethod
+    def record(cls, kind, ip_address, email=""):
+        # Only the last hour is ever counted; older rows go as new ones come.
+        cls.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
+        return cls.objects.create(kind=kind, ip_address=ip_address, email=email.lower())
+
+
+class ProviderCallQuerySet(models.QuerySet):
+    def since(self, moment):
+        return self.filter(created_at__gte=moment)
+
+    def today(self):
+        """The calls of the current day in the site's time zone."""
+        return self.since(timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0))
+
+    def totals(self):
+        """{route: {"calls": n, "units": n}}: what these calls cost, route by route."""
+        rows = self.values("route").annotate(calls=Count("pk"), units=Sum("units")).order_by("route")
+        return {row["route"]: {"calls": row["calls"], "units": row["units"]} for row in rows}
+
+
+class ProviderCall(models.Model):
+    """Every paid provider call, recorded before it goes out, against the user it is made for.
+
+    `Usage` is what a user may still spend (checked when work is submitted); this is what the
+    work then cost, call by call: retries, regenerations and re-sent parts included.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_calls", verbose_name=_("user")
+    )
+    route = models.CharField(_("call"), max_length=40)
+    units = models.PositiveIntegerField(_("units"), default=1, help_text=_("Characters for speech, else 1."))
+    subject = models.CharField(_("for"), max_length=64, blank=True, help_text=_("For example clone:12."))
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = ProviderCallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("provider call")
+        verbose_name_plural = _("provider calls")
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self):
+        return f"{self.user} {self.route} {self.units}"
+
+
+def meter(user_id, route, units=1, subject=""):
+    """Record one paid call for `user_id` before it is made (see `billing`)."""
+    return ProviderCall.objects.create(user_id=user_id, route=route, units=units, subject=subject)
+
+
+_billed_to = contextvars.ContextVar("provider_calls_billed_to", default=None)
+
+
+@contextlib.contextmanager
+def billing(user_id, subject):
+    """Within this block, every paid call the BigModel client makes is metered to `user_id`.
+
+    The client gets `meter_current_call` as its hook (clones.bigmodel knows nothing of users); the
+    owner travels in a context variable, copied into the threads that speak parts in parallel.
+    """
+    token = _billed_to.set((user_id, subject))
+    try:
+        yield
+    finally:
+        _billed_to.reset(token)
+
+
+class UnbilledCall(RuntimeError):
+    """A paid call was about to go out with nobody to bill: a bug, and refused rather than paid for."""
+
+
+def meter_current_call(route, units):
+    owner = _billed_to.get()
+    if owner is None:
+        raise UnbilledCall(f"paid provider call {route} outside of billing()")
+    meter(owner[0], route, units, owner[1])

@@ -125,11 +125,11 @@ def _audio_route(path, summary, tag):
     return api.get(path, response=_errors(401, 404), openapi_extra=AUDIO_RESPONSES, summary=summary, tags=[tag])
 
 
-def _stored_audio(request, fieldfile, content_type, missing):
+def _stored_audio(request, fieldfile, content_type, missing, *, changeable=False):
     """A clone's or an utterance's audio for the token's user; `missing` says why there is none yet."""
     if not fieldfile:
         raise not_found(missing)
-    return audio_response(request, fieldfile, content_type, public=False)
+    return audio_response(request, fieldfile, content_type, public=False, changeable=changeable)
 
 
 @api.post(
@@ -188,7 +188,11 @@ def clone_preview(request, uuid: UUID):
     """WAV or MP3, as the provider made it. Supports Range requests."""
     clone = _own_clone(request, uuid)
     return _stored_audio(
-        request, clone.preview_audio, clone.preview_content_type, _("This clone has no preview audio yet.")
+        request,
+        clone.preview_audio,
+        clone.preview_content_type,
+        _("This clone has no preview audio yet."),
+        changeable=True,  # a clone's visibility can change
     )
 
 

@@ -1,5 +1,4 @@
 import functools
-import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import QuotaExceeded
-from clones import bigmodel, tasks
+from clones import tasks
 from clones.audio import PROVIDER_FORMATS, clock
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
@@ -18,8 +17,7 @@ from clones.intake import AudioError, advice_messages, prepare_sample, upload_to
 from clones.keyset import KeysetPage
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
-from clones.pipeline import provider_client
-from clones.submissions import submit_clone, submit_speech
+from clones.submissions import submit_clone, submit_retry, submit_speech
 
 GALLERY_PAGE_SIZE = 24
 
@@ -108,7 +106,7 @@ def _preview_response(request, clone):
     if not clone.preview_audio:
         raise Http404
     public = clone.visibility == Clone.Visibility.PUBLIC
-    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=public)
+    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=public, changeable=True)
 
 
 @require_GET
@@ -162,7 +160,10 @@ def rotate_share_link(request, uuid):
 def retry(request, uuid):
     clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
     if clone.status == Clone.Status.FAILED:
-        tasks.retry_clone(clone)
+        try:
+            submit_retry(clone)
+        except QuotaExceeded as exc:
+            messages.error(request, str(exc))
     return redirect(clone)
 
 
@@ -280,18 +281,6 @@ def analyze(request, prepared):
     return JsonResponse(
         {"report": prepared.report, "advice": advice_messages(prepared.report)}, headers={"Cache-Control": "no-store"}
     )
-
-
-@_with_posted_sample
-def transcribe(request, prepared):
-    """Fill in a sample's transcript with the provider's speech recognition."""
-    # Any format we accept, sent as the normalized WAV: at most 30 s, which recognition takes.
-    try:
-        with provider_client() as client:
-            text = client.transcribe(io.BytesIO(prepared.wav), "sample.wav")
-    except bigmodel.BigModelError:
-        return JsonResponse({"error": _("Speech recognition is unavailable right now.")}, status=502)
-    return JsonResponse({"text": text})
 
 
 @require_GET

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "clones",
     "lab",
+    "transcripts",
     "accounts",
     "webhooks",
     "metrics",
@@ -75,6 +76,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that it times everything below it (metrics.middleware).
     "metrics.middleware.RequestMetricsMiddleware",
+    # Then: HEAD is answered as GET without a body, other methods than GET/HEAD/POST get 405.
+    "voiceclone_site.methods.HttpMethodsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,9 +93,13 @@ MIDDLEWARE = [
 ]
 
 # Login brute force: after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address,
-# that pair is locked out for LOGIN_LOCKOUT_MINUTES.
+# that pair is locked out for LOGIN_LOCKOUT_MINUTES; after LOGIN_FAILURE_LIMIT_PER_ADDRESS wrong
+# passwords from one address, whatever the usernames, the address is (accounts/lockout.py says why
+# this is a failure limit and not a lockout parameter).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+AXES_FAILURE_LIMIT = "accounts.lockout.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -129,6 +136,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
 SECURE_REFERRER_POLICY = "same-origin"
 
 ROOT_URLCONF = "voiceclone_site.urls"
+CSRF_FAILURE_VIEW = "voiceclone_site.errors.csrf_failure"
 WSGI_APPLICATION = "voiceclone_site.wsgi.application"
 
 TEMPLATES = [
@@ -199,6 +207,15 @@ LOGOUT_REDIRECT_URL = "clones:gallery"
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 # Console by default (password reset mails appear in the web process's output); SMTP by EMAIL_URL.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# A new account spends nothing at the provider until its address is confirmed by a mailed link: on by
+# default once mail really goes out (EMAIL_URL set), so a new sign-up is not a fresh quota.
+SIGNUP_EMAIL_CONFIRMATION = env.bool("SIGNUP_EMAIL_CONFIRMATION", default=bool(env.str("EMAIL_URL", default="")))
+# Abuse limits, counted over the last hour: sign-ups per network address and in all, password-reset
+# requests per network address and mails per email address.
+SIGNUPS_PER_ADDRESS_PER_HOUR = env.int("SIGNUPS_PER_ADDRESS_PER_HOUR", default=3)
+SIGNUPS_PER_HOUR = env.int("SIGNUPS_PER_HOUR", default=100)
+PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = env.int("PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", default=5)
+PASSWORD_RESET_MAILS_PER_EMAIL_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_EMAIL_PER_HOUR", default=2)
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Voiceclone <noreply@localhost>")
 
@@ -276,9 +293,11 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 # How long the provider's list of system voices is kept before the beat task fetches it again.
 SYSTEM_VOICES_REFRESH = env.float("SYSTEM_VOICES_REFRESH", default=6 * 3600.0)
-# Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work).
+# Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work). Every
+# 15 s, so that work whose lease ran out (WORK_LEASE_SECONDS) is queued again within a minute of the
+# worker's death, on any broker (the filesystem broker loses a dead worker's unfinished message).
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)},
+    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 15.0)},
     "refresh-system-voices": {"task": "clones.tasks.refresh_system_voices", "schedule": SYSTEM_VOICES_REFRESH},
 }
 CELERY_BEAT_SCHEDULE["send-due-webhooks"] = {"task": "webhooks.tasks.send_due_webhooks", "schedule": 30.0}
@@ -326,13 +345,20 @@ CLONE_RETRY_BASE_DELAY = env.float("CLONE_RETRY_BASE_DELAY", default=2.0)
 CLONE_RETRY_MAX_DELAY = env.float("CLONE_RETRY_MAX_DELAY", default=120.0)
 # Work with no progress for this long is taken to be lost (a worker died) and is queued again.
 STUCK_AFTER_SECONDS = env.int("STUCK_AFTER_SECONDS", default=600)
-# How long one worker may hold a clone; longer than the slowest step can take with its timeouts.
-CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
+# How long a worker's hold on a piece of provider work (a clone, an utterance, a transcription) lasts
+# without renewal. A worker renews it every third of that while it works (clones.leases), so a slow
+# call keeps it; a killed worker's hold runs out within this many seconds, and the next sweep queues
+# the work again. (CLONE_LEASE_SECONDS is the older name.)
+WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=env.int("CLONE_LEASE_SECONDS", default=30))
+CLONE_LEASE_SECONDS = WORK_LEASE_SECONDS
 
 # Cost control: what one user may spend at the provider in 24 hours (staff can override per user).
 QUOTA_CLONES_PER_DAY = env.int("QUOTA_CLONES_PER_DAY", default=10)
 QUOTA_SPEECH_CHARS_PER_DAY = env.int("QUOTA_SPEECH_CHARS_PER_DAY", default=100_000)
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=6)
+# Transcript help: recognitions per user a day, and how many of one user's may wait or run at once.
+QUOTA_TRANSCRIPTIONS_PER_DAY = env.int("QUOTA_TRANSCRIPTIONS_PER_DAY", default=30)
+TRANSCRIPTIONS_IN_FLIGHT_PER_USER = env.int("TRANSCRIPTIONS_IN_FLIGHT_PER_USER", default=1)
 
 # Samples: the provider takes mp3/wav up to 10 MB, ideally 3 to 30 s of speech.
 SAMPLE_MAX_BYTES = env.int("SAMPLE_MAX_BYTES", default=10 * 1024 * 1024)
@@ -353,9 +379,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line goes through the redaction of share tokens (runserver's request lines included).
+    "filters": {"redact_share_tokens": {"()": "voiceclone_site.log_redaction.RedactShareTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_share_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django": {"level": "INFO"}},
+    "loggers": {
+        "django": {"level": "INFO"},
+        # runserver's access log: Django's default sends it to a handler of its own, unfiltered.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Error reports to Sentry, from web and worker alike, scrubbed of secrets (voiceclone_site/error_reports.py).

@@ -27,7 +27,8 @@ GALLERY_CACHE_SECONDS = 0
 # The lab's similarity score costs about a second of CPU per ready clone: off, so that it never competes
 # with the pipeline in other tests' workers; tests/test_lab_browser.py turns it on for its own worker.
 LAB_SIMILARITY = os.environ.get("LAB_SIMILARITY", "false").lower() == "true"
-CLONE_RETRY_BASE_DELAY = 0.05
+# Short retries; a test that must catch a worker waiting to retry asks its worker for longer ones.
+CLONE_RETRY_BASE_DELAY = float(os.environ.get("VOICECLONE_TEST_RETRY_BASE_DELAY", "0.05"))
 CLONE_RETRY_MAX_DELAY = 0.5
 # No collectstatic before tests: whitenoise serves straight from the app and project folders.
 WHITENOISE_USE_FINDERS = True

@@ -14,5 +14,10 @@ urlpatterns = [
     path("account/data/", include("privacy.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("lab/", include("lab.urls")),
+    path("transcripts/", include("transcripts.urls")),
     path("", include("clones.urls")),
 ]
+
+# Errors in the site's style (and JSON under /api/), never Django's bare pages.
+handler400 = "voiceclone_site.errors.bad_request"
+handler403 = "voiceclone_site.errors.permission_denied"

@@ -27,7 +27,7 @@ def drop_name_search_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clones', '0012_utterance_failure_message'),
+        ('clones', '0013_merge_utterance_lease_and_preview_route'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
