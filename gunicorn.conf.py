@@ -38,3 +38,10 @@ class ShareTokenRedactingLogger(Logger):
 
 
 logger_class = ShareTokenRedactingLogger
+
+
+def child_exit(server, worker):
+    # Prometheus multiprocess mode: a dead worker's live gauges must stop counting (metrics/instruments.py).
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -13,6 +13,8 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.signals import quota_refused
+
 
 class QuotaExceeded(Exception):
     """The message says what ran out and when it comes back; it is shown to the user.
@@ -111,6 +113,7 @@ def charge(user, kind, amount, *, per_minute=True):
         retry_after = (
             _seconds_until(recent[count - allowed].created_at + timedelta(minutes=1), now) if allowed else None
         )
+        quota_refused.send(sender=Usage, code="rate_limited")
         raise QuotaExceeded(
             _("Too many requests at once: please wait a minute and try again."),
             code="rate_limited",
@@ -131,6 +134,7 @@ def charge(user, kind, amount, *, per_minute=True):
                 "This would pass your limit of %(limit)d characters of speech in 24 hours "
                 "(%(used)d used). Please try a shorter text or again later."
             )
+        quota_refused.send(sender=Usage, code="quota_exceeded")
         raise QuotaExceeded(
             message % {"limit": limit, "used": used}, retry_after=_quota_frees_at(today, used, amount, limit, now)
         )

@@ -50,6 +50,8 @@ api = VoicecloneAPI(
 install_handlers(api)
 # The studio's endpoints (projects, lines, takes, exports) live beside its pages' helpers.
 api.add_router("", studio_router)
+# Webhook endpoints live in their own app; their routes join this API under /api/v1/webhooks.
+api.add_router("/webhooks", "webhooks.api.router")
 
 
 def _errors(*statuses):

@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import stack, wrk  # noqa: E402
+from bench.gallery_million import cursor_at  # noqa: E402
 
 TAGS = ["calm", "narrator", "warm", "deep", "bright", "story", "news", "kids", "radio", "podcast"]
 
@@ -70,6 +71,13 @@ def vacuum():
         cursor.execute("VACUUM ANALYZE clones_clone")
 
 
+def page_url(number):
+    """Gallery pages follow a cursor (clones.keyset): the URL of page `number`, from its cursor."""
+    from clones.views import GALLERY_PAGE_SIZE
+
+    return cursor_at((number - 1) * GALLERY_PAGE_SIZE - 1) if number > 1 else "/"
+
+
 def queries_per_page():
     """SQL queries of gallery page 1 and the last page, with all clones and with only one public."""
     from django.conf import settings
@@ -89,7 +97,7 @@ def queries_per_page():
         return len(captured)
 
     last = -(-Clone.objects.gallery().count() // GALLERY_PAGE_SIZE)
-    counts = {"page 1": count("/"), f"page {last}": count(f"/?page={last}")}
+    counts = {"page 1": count("/"), f"page {last}": count(page_url(last))}
     with transaction.atomic():
         keep = Clone.objects.gallery().first()
         Clone.objects.exclude(pk=keep.pk).update(visibility=Clone.Visibility.PRIVATE)
@@ -128,7 +136,7 @@ def main():
         "gallery page 1": cached + "/",
         "trivial view, 2nd server": fresh + "/bench/trivial/",
         "gallery page 1, no cache": fresh + "/",
-        f"gallery page {deep}, no cache": fresh + f"/?page={deep}",
+        f"gallery page {deep}, no cache": fresh + page_url(deep),
     }
     results = {name: [] for name in variants}
     servers = [stack.start_gunicorn(args, env, data_dir)]

@@ -319,8 +319,11 @@ class BigModelClient:
         limiter=None,
         watermark=True,
         before_paid_call=None,
+        on_call=None,
     ):
         self.base_url = base_url.rstrip("/")
+        # Called after every call as on_call(route, status, code, seconds), e.g. to count it in metrics.
+        self.on_call = on_call
         self.timeout = (connect_timeout, read_timeout)
         # A context manager around every API call, e.g. a cap on calls in flight across workers.
         self.limiter = limiter or contextlib.nullcontext
@@ -334,8 +337,9 @@ class BigModelClient:
         self.calls = 0  # requests sent, for check_provider's report
 
     @classmethod
-    def from_settings(cls, *, limiter=None, before_paid_call=None):
-        """A client as the settings describe it; clones.pipeline.provider_client() adds the global cap and metering."""
+    def from_settings(cls, *, limiter=None, before_paid_call=None, on_call=None):
+        """A client as the settings describe it; clones.pipeline.provider_client() adds the global cap,
+        metering and the metrics hook."""
         return cls(
             settings.BIGMODEL_BASE_URL,
             settings.BIGMODEL_API_KEY,
@@ -344,6 +348,7 @@ class BigModelClient:
             limiter=limiter,
             watermark=settings.BIGMODEL_WATERMARK,
             before_paid_call=before_paid_call,
+            on_call=on_call,
         )
 
     def close(self):
@@ -546,15 +551,13 @@ class BigModelClient:
                 logger.error("bigmodel route=%s refused the account: %s", route, exc)
             raise
         finally:
+            seconds = time.monotonic() - started
             context = " ".join(f"{key}={value}" for key, value in (_log_fields.get() or {}).items())
             logger.info(
-                "bigmodel route=%s status=%s code=%s ms=%d %s",
-                route,
-                status,
-                code or "-",
-                (time.monotonic() - started) * 1000,
-                context,
+                "bigmodel route=%s status=%s code=%s ms=%d %s", route, status, code or "-", seconds * 1000, context
             )
+            if self.on_call is not None:
+                self.on_call(route, status, code, seconds)
 
 
 def _json_object(response):

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db.models import Exists, OuterRef, Subquery
 from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -173,7 +174,12 @@ class GalleryFilterForm(forms.Form):
         if data["language"]:
             clones = clones.filter(language=data["language"])
         if data["tag"]:
-            clones = clones.filter(tags__name=data["tag"].strip().lower())
+            # EXISTS on the tag's id, not a join on its name: with a join PostgreSQL guesses the tag has few
+            # clones, fetches every one of them and sorts (0.5 s for a tag on 12,500 of a million); this way
+            # it walks the gallery's index newest first and stops after a page (4 ms, bench/README.md).
+            tag_id = Tag.objects.filter(name=data["tag"].strip().lower()).values("pk")[:1]
+            tagged = Clone.tags.through.objects.filter(clone_id=OuterRef("pk"), tag_id=Subquery(tag_id))
+            clones = clones.filter(Exists(tagged))
         return clones
 
 

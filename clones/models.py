@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from clones import leases
 from clones.audio import PROVIDER_FORMATS
 from clones.intake import advice_messages
+from clones.signals import clone_finished, utterance_finished
 
 logger = logging.getLogger(__name__)
 
@@ -250,10 +251,12 @@ class Clone(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # Exactly the gallery's rows, newest first: its count and its pages read this index alone.
+            # Exactly the gallery's rows, newest first, ties broken by id: a keyset page (clones.keyset)
+            # starts at its cursor in this index and reads one page of it, however deep. On PostgreSQL a
+            # trigram index on the same rows serves the name search (migration gallery_search_indexes).
             models.Index(
-                fields=["-created_at"],
-                name="gallery_public_idx",
+                fields=["-created_at", "-id"],
+                name="gallery_keyset_idx",
                 condition=Q(
                     visibility="public", status="ready", deletion_requested_at__isnull=True, gone_at__isnull=True
                 ),
@@ -432,6 +435,7 @@ class Clone(models.Model):
         self._save_status(
             self.Status.FAILED, "error_kind", "error_code", "error_message", "failure_message", "finished_at"
         )
+        clone_finished.send(sender=Clone, clone=self)
 
     def mark_preview_unavailable(self, code, message):
         """Ready without a preview: the voice works; the provider's last word is kept for staff."""
@@ -441,6 +445,7 @@ class Clone(models.Model):
         self.finished_at, self.lease_expires_at = timezone.now(), None
         self._save_status(self.Status.READY, "preview_route", "error_kind", "error_code", "error_message",
                           "failure_message", "finished_at", "lease_expires_at")  # fmt: skip
+        clone_finished.send(sender=Clone, clone=self)
 
     @property
     def preview_unavailable(self):
@@ -476,6 +481,7 @@ class Clone(models.Model):
             self.lease_expires_at = None
             self._save_status(self.Status.READY, *fields, "finished_at", "lease_expires_at", "error_kind",
                               "error_code", "error_message", "failure_message")  # fmt: skip
+            clone_finished.send(sender=Clone, clone=self)
 
 
 # The provider's system voices (docs/provider-notes.md), the one list of them in the project.
@@ -597,6 +603,7 @@ class Utterance(models.Model):
         self.error_code = self.error_message = ""
         self.lease_expires_at = None
         self.save()
+        utterance_finished.send(sender=Utterance, utterance=self)
 
     def requeue(self, error, retry_in):
         """Wait `retry_in` seconds for a retry. The lease is kept until the retry is due and a lease
@@ -627,6 +634,7 @@ class Utterance(models.Model):
                 "failure_message",
             ]
         )
+        utterance_finished.send(sender=Utterance, utterance=self)
 
     @property
     def failure_reason(self):

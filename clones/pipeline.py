@@ -35,9 +35,14 @@ logger = logging.getLogger(__name__)
 
 
 def provider_client():
-    """A BigModel client from the settings whose calls each hold one of the global provider slots, and
-    whose paid calls are each metered to the owner that `billing()` names, before they go out."""
-    return bigmodel.BigModelClient.from_settings(limiter=provider_slot, before_paid_call=meter_current_call)
+    """A BigModel client from the settings whose calls each hold one of the global provider slots, whose
+    paid calls are each metered to the owner that `billing()` names, before they go out, and whose calls
+    are all counted in the metrics."""
+    from metrics.instruments import observe_provider_call
+
+    return bigmodel.BigModelClient.from_settings(
+        limiter=provider_slot, before_paid_call=meter_current_call, on_call=observe_provider_call
+    )
 
 
 # -- a clone: upload the sample, create the voice, fetch the preview ---------------------------------

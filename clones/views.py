@@ -2,7 +2,6 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -15,6 +14,7 @@ from clones.audio import PROVIDER_FORMATS, clock
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
 from clones.intake import AudioError, advice_messages, prepare_sample, upload_too_large_message
+from clones.keyset import KeysetPage
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
 from clones.submissions import submit_clone, submit_retry, submit_speech
@@ -33,9 +33,11 @@ def _shared_clone(request, token):
 def gallery(request):
     filters = GalleryFilterForm(request.GET)
     clones = filters.filter(Clone.objects.gallery()).select_related("owner").prefetch_related("tags")
-    page = Paginator(clones, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Keyset pages (clones.keyset): as fast at the millionth clone as at the first.
+    page = KeysetPage(clones, GALLERY_PAGE_SIZE, after=request.GET.get("after"), before=request.GET.get("before"))
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("after", "before", "page"):
+        query.pop(cursor, None)
     return render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
 
 

@@ -107,6 +107,12 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("GET", "/api/v1/studio/exports/{uuid}"),
         ("GET", "/api/v1/studio/exports/{uuid}/audio"),
         ("GET", "/api/v1/studio/exports/{uuid}/captions/{kind}"),
+        ("GET", "/api/v1/webhooks"),
+        ("POST", "/api/v1/webhooks"),
+        ("GET", "/api/v1/webhooks/{pk}"),
+        ("DELETE", "/api/v1/webhooks/{pk}"),
+        ("GET", "/api/v1/webhooks/{pk}/deliveries"),
+        ("POST", "/api/v1/webhooks/{pk}/test"),
     }
 
 

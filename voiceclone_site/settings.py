@@ -5,6 +5,7 @@ SQLite, a broker that needs no server, media on disk, and the built-in BigModel 
 API key is set. See `.env.example` and the configuration table in README.md.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,18 @@ if (BASE_DIR / ".env").exists():
 # Everything the embedded defaults write (database, broker queue, media, sandbox state) lives here.
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# Prometheus metrics in multiprocess mode: every web and worker process of this machine writes its
+# values to files in this folder, and /metrics adds them up. It must be set before prometheus_client
+# makes its first metric, hence here, at the top. Empty it when all processes are stopped (README).
+METRICS_DIR = Path(env("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics")))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+# /metrics answers only a scraper sending METRICS_TOKEN as a bearer token, or one whose address is in
+# METRICS_ALLOWED_NETWORKS (CIDRs; behind a proxy on the same machine every visitor comes from
+# 127.0.0.1, so allow loopback only when nothing proxies to this port). Neither set: a 404 for all.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 
 
 def _local_secret_key():
@@ -53,13 +66,18 @@ INSTALLED_APPS = [
     "transcripts",
     "studio",
     "accounts",
+    "webhooks",
+    "metrics",
+    "privacy",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
     "ninja",
 ]
 
 MIDDLEWARE = [
-    # First: HEAD is answered as GET without a body, other methods than GET/HEAD/POST get 405.
+    # First, so that it times everything below it (metrics.middleware).
+    "metrics.middleware.RequestMetricsMiddleware",
+    # Then: HEAD is answered as GET without a body, other methods than GET/HEAD/POST get 405.
     "voiceclone_site.methods.HttpMethodsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -285,6 +303,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-takes": {"task": "studio.tasks.sweep_stuck_takes", "schedule": SWEEP_INTERVAL},
     "refresh-system-voices": {"task": "clones.tasks.refresh_system_voices", "schedule": SYSTEM_VOICES_REFRESH},
 }
+CELERY_BEAT_SCHEDULE["send-due-webhooks"] = {"task": "webhooks.tasks.send_due_webhooks", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["sweep-personal-data"] = {"task": "privacy.tasks.sweep_personal_data", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # BigModel. Without an API key the app talks to the local sandbox (`python -m sandbox`).
@@ -310,6 +330,17 @@ BIGMODEL_READ_TIMEOUT = env.float("BIGMODEL_READ_TIMEOUT", default=60.0)
 # (an audible and a hidden watermark) unless this is off AND the account has turned watermarks off in the
 # BigModel console; see the README before turning it off.
 BIGMODEL_WATERMARK = env.bool("BIGMODEL_WATERMARK", default=True)
+
+# Webhooks: each delivery is tried with doubling pauses from WEBHOOK_RETRY_BASE_DELAY (capped at an
+# hour) until WEBHOOK_RETRY_FOR_SECONDS after the event. Requests to private, loopback, link-local and
+# other non-public addresses are refused unless the address is in WEBHOOK_ALLOWED_NETWORKS (CIDRs).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_BASE_DELAY = env.float("WEBHOOK_RETRY_BASE_DELAY", default=60.0)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=24 * 3600)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+
+# People's data: how long a user's downloadable archive of their data is kept.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 
 # The clone pipeline.
 CLONE_MAX_RETRIES = env.int("CLONE_MAX_RETRIES", default=5)
@@ -363,3 +394,10 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Error reports to Sentry, from web and worker alike, scrubbed of secrets (voiceclone_site/error_reports.py).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from voiceclone_site.error_reports import init as _init_error_reports
+
+    _init_error_reports(SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))

@@ -34,3 +34,8 @@ CLONE_RETRY_MAX_DELAY = 0.5
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# Webhook receivers in the tests listen on loopback; retries come quickly and end after seconds.
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+WEBHOOK_RETRY_BASE_DELAY = 0.2
+WEBHOOK_RETRY_FOR_SECONDS = 3
+WEBHOOK_TIMEOUT_SECONDS = 5.0

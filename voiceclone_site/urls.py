@@ -1,14 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from metrics.views import metrics
 from voiceclone_site.health import health
 
 urlpatterns = [
     path("health/", health, name="health"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),
+    path("account/data/", include("privacy.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("lab/", include("lab.urls")),
     path("transcripts/", include("transcripts.urls")),
     path("studio/", include("studio.urls")),
