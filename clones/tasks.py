@@ -173,9 +173,6 @@ def sweep_stuck_work():
             utterance.mark_swept()
             enqueue_utterance(utterance)
         counts["utterances"] += 1
-    from transcripts.tasks import sweep_abandoned  # transcripts' tasks import this module
-
-    counts["transcriptions"] = sweep_abandoned()
     if any(counts.values()):
         logger.warning("sweep %s", " ".join(f"{k.replace(' ', '_')}={v}" for k, v in counts.items()))
     return counts

@@ -4,7 +4,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -65,11 +65,6 @@ class Transcription(models.Model):
     @property
     def is_finished(self):
         return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    def enqueue(self):
-        from transcripts.tasks import transcribe
-
-        transaction.on_commit(lambda: transcribe.delay(self.pk))
 
     def claim(self):
         """Take the lease; False if another worker holds it or it is finished."""

@@ -1,7 +1,9 @@
 import logging
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
 from accounts.models import billing
 from clones import bigmodel, leases
@@ -10,6 +12,10 @@ from clones.tasks import retry_delay
 from transcripts.models import Transcription
 
 logger = logging.getLogger(__name__)
+
+
+def enqueue_transcription(transcription):
+    transaction.on_commit(partial(transcribe.delay, transcription.pk))
 
 
 @shared_task(bind=True, max_retries=None)
@@ -40,14 +46,16 @@ def transcribe(self, transcription_id):
     transcription.finish(text)
 
 
+@shared_task
 def sweep_abandoned():
-    """Queue again what a dead worker or a lost message left behind (called by the clones' sweep)."""
+    """Run by Celery beat with the clones' sweep: queue again what a dead worker or a lost message left
+    behind."""
     count = 0
     for transcription in Transcription.objects.abandoned():
         if transcription.attempts > settings.CLONE_MAX_RETRIES:
             transcription.fail(bigmodel.ServerError(f"Gave up after {transcription.attempts} attempts"))
         else:
             transcription.release()  # queued, unheld: its new message can take it
-            transcription.enqueue()
+            enqueue_transcription(transcription)
         count += 1
     return count

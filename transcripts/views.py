@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import QuotaExceeded, Usage, charge
 from clones.intake import AudioError, prepare_sample, upload_too_large_message
 from transcripts.models import Transcription
+from transcripts.tasks import enqueue_transcription
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -49,7 +50,7 @@ def start(request):
             except Exception:
                 transcription.sample.delete(save=False)
                 raise
-            transcription.enqueue()
+            enqueue_transcription(transcription)
     except QuotaExceeded as exc:
         headers = {**NO_STORE, "Retry-After": str(exc.retry_after)} if exc.retry_after else NO_STORE
         return JsonResponse({"error": str(exc)}, status=429, headers=headers)

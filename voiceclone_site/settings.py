@@ -301,6 +301,7 @@ SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", 15.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": SWEEP_INTERVAL},
     "sweep-stuck-takes": {"task": "studio.tasks.sweep_stuck_takes", "schedule": SWEEP_INTERVAL},
+    "sweep-abandoned-transcriptions": {"task": "transcripts.tasks.sweep_abandoned", "schedule": SWEEP_INTERVAL},
     "refresh-system-voices": {"task": "clones.tasks.refresh_system_voices", "schedule": SYSTEM_VOICES_REFRESH},
 }
 CELERY_BEAT_SCHEDULE["send-due-webhooks"] = {"task": "webhooks.tasks.send_due_webhooks", "schedule": 30.0}
