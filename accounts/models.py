@@ -339,8 +339,14 @@ class ProviderCall(models.Model):
     work then cost, call by call: retries, regenerations and re-sent parts included.
     """
 
+    # Empty for the site's own calls (an operator's `check_provider --spend`).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_calls", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="provider_calls",
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
     )
     route = models.CharField(_("call"), max_length=40)
     units = models.PositiveIntegerField(_("units"), default=1, help_text=_("Characters for speech, else 1."))
@@ -369,7 +375,7 @@ _billed_to = contextvars.ContextVar("provider_calls_billed_to", default=None)
 
 @contextlib.contextmanager
 def billing(user_id, subject):
-    """Within this block, every paid call the BigModel client makes is metered to `user_id`.
+    """Within this block, every paid call the BigModel client makes is metered to `user_id` (None: the site).
 
     The client gets `meter_current_call` as its hook (clones.bigmodel knows nothing of users); the
     owner travels in a context variable, copied into the threads that speak parts in parallel.

@@ -72,3 +72,13 @@ def test_the_admin_shows_each_users_cost_today(admin_client, user):
     assert "2 × audio.speech (200 units)" in listing and "1 × voice.clone (1 units)" in listing
     page = admin_client.get(reverse("admin:auth_user_change", args=[user.pk])).text
     assert "2 × audio.speech (200 units)" in page
+
+
+def test_an_operators_paid_checks_are_metered_as_the_sites_own(sandbox):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("check_provider", "--spend", stdout=io.StringIO())
+    site = ProviderCall.objects.filter(user=None, subject="check_provider").today().totals()
+    assert site["voice.clone"]["calls"] == len(sandbox.calls("voice.clone")) >= 1  # every call it made
