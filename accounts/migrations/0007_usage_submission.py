@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_provider_call_ledger"),
+        ("accounts", "0006_provider_call_for_the_site"),
     ]
 
     operations = [
