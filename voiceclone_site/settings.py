@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "clones",
     "studio",
+    "checks",
     "accounts",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
@@ -255,6 +256,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)},
     "sweep-stuck-takes": {"task": "studio.tasks.sweep_stuck_takes", "schedule": env.float("SWEEP_INTERVAL", 60.0)},
+    "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": env.float("SWEEP_INTERVAL", 60.0)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -290,6 +292,8 @@ CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
 # Cost control: what one user may spend at the provider in 24 hours (staff can override per user).
 QUOTA_CLONES_PER_DAY = env.int("QUOTA_CLONES_PER_DAY", default=10)
 QUOTA_SPEECH_CHARS_PER_DAY = env.int("QUOTA_SPEECH_CHARS_PER_DAY", default=100_000)
+# Seconds of speech heard back by the recognizer to check takes (checks/): ten hours a day.
+QUOTA_CHECK_SECONDS_PER_DAY = env.int("QUOTA_CHECK_SECONDS_PER_DAY", default=36_000)
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=6)
 
 # Samples: the provider takes mp3/wav up to 10 MB, ideally 3 to 30 s of speech.
@@ -312,3 +316,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django": {"level": "INFO"}},
 }
+
+# Checking speech (checks/): every take is heard back by the provider's recognizer and compared with its
+# text. A take whose error rate (CER for Chinese, WER for English, after normalizing both) is over
+# CHECK_MAX_ERROR_RATE "differs" and is made again, up to CHECK_MAX_RETRIES more takes. The sandbox
+# hears its own correct speech at exactly 0.0, and one word wrong in a 50-token line is 0.02: 0.01
+# catches a single slip in lines of up to 100 words or characters (README: "Checked speech").
+CHECK_MAX_ERROR_RATE = env.float("CHECK_MAX_ERROR_RATE", default=0.01)
+CHECK_MAX_RETRIES = env.int("CHECK_MAX_RETRIES", default=2)
+# The recognizer takes at most 30 s of audio: longer takes are heard in pieces cut at a quiet moment.
+CHECK_PIECE_SECONDS = env.float("CHECK_PIECE_SECONDS", default=28.0)
+BIGMODEL_ASR_MODEL = env.str("BIGMODEL_ASR_MODEL", default="glm-asr-2512")

@@ -1,0 +1,122 @@
+"""The check of a take, as a Celery task of its own: queued the moment a take is made, so checks run
+alongside the synthesis of other lines rather than after everything.
+
+The task holds a lease on the take while it hears it (a redelivered message finds it held and leaves
+it), charges each recognizer call before it is made, and retries transient provider errors with the
+clones' backoff. A take that differs is made again, up to CHECK_MAX_RETRIES times for a line as it
+reads now, unless the owner chose a take by hand; every take is kept and the best one chosen.
+"""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import QuotaExceeded
+from checks.compare import best_comparison
+from checks.hearing import hear
+from clones import bigmodel, pipeline
+from clones.tasks import retry_delay
+from studio.models import Line, Take
+from studio.script import spoken_text
+
+logger = logging.getLogger(__name__)
+
+
+def queue_check(take):
+    """Mark a fresh take to be checked and send it to a worker once the transaction commits."""
+    Take.objects.filter(pk=take.pk).update(check_status=Take.Check.PENDING)
+    take.check_status = Take.Check.PENDING
+    transaction.on_commit(partial(check_take.delay, take.pk))
+
+
+def expected_texts(take):
+    """What the take may be heard to say: its text, and the text as sent where a pronunciation rule
+    rewrote it (a pure respelling is heard as the original; a spelled-out acronym as what was sent)."""
+    return [spoken_text(take.text), spoken_text(take.sent_text or take.text)]
+
+
+@shared_task(bind=True, max_retries=None)
+def check_take(self, take_id):
+    take = Take.objects.select_related("line__project__owner").filter(pk=take_id).first()
+    if take is None or not take.claim_check():
+        return
+    owner = take.line.project.owner
+
+    def counted():
+        take.check_calls += 1
+        Take.objects.filter(pk=take.pk).update(check_calls=take.check_calls)
+
+    try:
+        with take.audio.open("rb") as audio:
+            data = audio.read()
+        with pipeline.provider_client() as client, bigmodel.log_context(take=take.pk, check=True):
+            heard = hear(data, owner, client, on_call=counted)
+    except bigmodel.TransientError as exc:
+        if self.request.retries >= settings.CLONE_MAX_RETRIES:
+            take.check_failed(str(exc))
+            take.line.choose_best()
+            return
+        Take.objects.filter(pk=take.pk).update(check_status=Take.Check.PENDING, lease_expires_at=None)
+        raise self.retry(countdown=retry_delay(self.request.retries, exc.retry_after)) from exc
+    except QuotaExceeded as exc:
+        take.check_failed(str(exc))
+        take.line.choose_best()
+        return
+    except bigmodel.BigModelError as exc:
+        take.check_failed(exc.message or str(exc))
+        take.line.choose_best()
+        return
+    except Exception:
+        logger.exception("check of take=%s failed unexpectedly", take_id)
+        take.check_failed(_("Something went wrong on our side. The site's staff have been told."))
+        return
+    take.record_check(best_comparison(expected_texts(take), heard))
+    settle(take)
+
+
+def settle(take):
+    """After a check: make the line again if the take differs and retries are left; choose the best take."""
+    from studio.tasks import queue_take  # studio.tasks imports this module to queue checks
+
+    with transaction.atomic():
+        line = Line.objects.select_for_update().select_related("project").get(pk=take.line_id)
+        line.choose_best()
+        if take.check_status != Take.Check.DIFFERS or take.revision != line.revision or line.chosen_by_owner:
+            return
+        if not line.project.check_speech:
+            return
+        takes = line.takes.filter(revision=line.revision)
+        if takes.filter(status__in=Take.PENDING).exists():
+            return  # a take is already on its way
+        if takes.filter(check_status__in=(Take.Check.PASSED, Take.Check.ACCEPTED)).exists():
+            return
+        retries = takes.filter(auto_retry__gt=0).count()
+        if retries >= settings.CHECK_MAX_RETRIES:
+            return
+        queue_take(line, auto_retry=retries + 1)
+
+
+@shared_task
+def sweep_stuck_checks():
+    """Run by Celery beat: checks a dead worker left behind are queued again."""
+    now = timezone.now()
+    stuck = Take.objects.filter(status=Take.Status.READY, check_status__in=Take.CHECK_PENDING).exclude(
+        lease_expires_at__gt=now
+    )
+    stuck = stuck.filter(updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
+    count = 0
+    for take in stuck:
+        if take.check_attempts > settings.CLONE_MAX_RETRIES:
+            take.check_failed(_("The check gave up after %(n)d attempts.") % {"n": take.check_attempts})
+            continue
+        transaction.on_commit(partial(check_take.delay, take.pk))
+        count += 1
+    if count:
+        logger.warning("checks sweep takes=%d", count)
+    return count
