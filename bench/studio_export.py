@@ -7,7 +7,7 @@ samples the worker's resident memory every 10 ms. The goal is flat memory: under
 worker, whatever the length, because takes are streamed to the output a second at a time. The ffmpeg
 CLI (`apt-get install ffmpeg`, for this comparison only: the app uses PyAV) concatenates the same WAVs
 with its concat demuxer, as the quickest join it has (stream copy, no loudness matching, no pauses),
-and encodes the same to MP3. See bench/README.md.
+and encodes the same to MP3 (with the same LAME quality, -q 5). See bench/README.md.
 
     .venv/bin/python bench/studio_export.py [--lines 600] [--seconds 6]
 """
@@ -120,7 +120,6 @@ def main():
     print(f"made {args.lines} takes of {args.seconds:g} s in {time.perf_counter() - began:.0f} s")
 
     processes = []
-    results = {}
     try:
         worker = stack.start_worker(env, data_dir, concurrency=1)
         processes.append(worker)
@@ -143,25 +142,38 @@ def main():
 
         export(small)
         warm = psutil.Process(pid).memory_info().rss
-        for kind, fields in [("wav", {}), ("mp3", {"format": "mp3"})]:
-            runs = [export(big, **fields) for _ in range(args.rounds)]
-            results[kind] = runs
+        # The ffmpeg CLI on the same takes, alternately with ours, so that both see the same machine.
+        from django.core.files.storage import default_storage
+
+        paths = [default_storage.path(line.chosen_take.audio.name) for line in big.ordered_lines()]
+        listing = Path(data_dir) / "concat.txt"
+        listing.write_text("".join(f"file '{path}'\n" for path in paths))
+        concat = [ffmpeg, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing)]
+        results = {"wav": [], "mp3": []}
+        ff_wav, ff_mp3 = [], []
+        for _ in range(args.rounds):
+            results["wav"].append(export(big))
+            ff_wav.append(run_ffmpeg([*concat, "-c", "copy", str(Path(data_dir) / "ff.wav")]))
+            results["mp3"].append(export(big, format="mp3"))
+            ff_mp3.append(
+                run_ffmpeg(
+                    [
+                        *concat,
+                        "-c:a",
+                        "libmp3lame",
+                        "-b:a",
+                        "128k",
+                        "-compression_level",
+                        "5",
+                        str(Path(data_dir) / "ff.mp3"),
+                    ]
+                )
+            )
         Take.objects.filter(line__project=big).update(normalized_target=None)
         results["cold"] = [export(big)]
     finally:
         for process in reversed(processes):
             process.stop()
-
-    # The ffmpeg CLI on the same takes, side by side.
-    from django.core.files.storage import default_storage
-
-    paths = [default_storage.path(line.chosen_take.audio.name) for line in big.ordered_lines()]
-    listing = Path(data_dir) / "concat.txt"
-    listing.write_text("".join(f"file '{path}'\n" for path in paths))
-    concat = [ffmpeg, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing)]
-    ff_wav = [run_ffmpeg([*concat, "-c", "copy", str(Path(data_dir) / "ff.wav")]) for _ in range(args.rounds)]
-    ff_mp3 = [run_ffmpeg([*concat, "-c:a", "libmp3lame", "-b:a", "128k", str(Path(data_dir) / "ff.mp3")])
-              for _ in range(args.rounds)]  # fmt: skip
 
     wav_row = results["wav"][0][0]
     print(f"programme: {args.lines} lines x {args.seconds:g} s + pauses = {wav_row.duration / 60:.1f} min; "

@@ -7,6 +7,7 @@ second at a time, so it decodes no take twice and never holds the whole programm
 re-export after one line was regenerated reads the other lines' files as they are.
 """
 
+import io
 import math
 import tempfile
 import wave
@@ -25,6 +26,9 @@ RATE = SPEECH_RATE
 PEAK_CEILING_DBFS = -1.0
 CHUNK_SAMPLES = RATE  # a second at a time: bounded memory, few enough writes
 MP3_BITRATE = 128_000
+# LAME's -q 5: its own balance of speed and quality, about twice as fast as the default -q 3 with the
+# LAME inside PyAV's wheel, and no audible difference for speech at 128 kbps (bench/README.md).
+MP3_QUALITY = "5"
 
 
 def measure(samples):
@@ -52,12 +56,26 @@ def wav_bytes(samples):
     return audio_wav_bytes(samples.astype("<i2"), RATE)
 
 
+def decode(data):
+    """16-bit mono samples at RATE. The provider's WAVs are that already: read them as they are (no
+    decoder, no resampler); anything else goes through PyAV."""
+    try:
+        with wave.open(io.BytesIO(data)) as audio:
+            if (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (1, 2, RATE):
+                samples = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+                if len(samples):  # a streamed WAV may declare no length: PyAV reads those to the end
+                    return samples
+    except (wave.Error, EOFError):
+        pass
+    return decode_mono(data, RATE)
+
+
 def ensure_normalized(take, target):
     """Make sure the take's normalized PCM matches `target`; True if the take had to be decoded for it."""
     if take.normalized and take.normalized_target == target:
         return False
     with take.audio.open("rb") as audio:
-        samples = decode_mono(audio.read(), RATE)
+        samples = decode(audio.read())
     if take.loudness_lufs is None or take.peak is None:
         take.loudness_lufs, take.peak = measure(samples)
     if take.normalized:
@@ -95,6 +113,7 @@ class Mp3Writer:
         self.container = av.open(fileobj, "w", format="mp3")
         self.stream = self.container.add_stream("mp3", rate=RATE, layout="mono")
         self.stream.bit_rate = MP3_BITRATE
+        self.stream.codec_context.options = {"compression_level": MP3_QUALITY}
 
     def write(self, pcm):
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768

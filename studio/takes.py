@@ -53,7 +53,7 @@ def speak(take, client):
             volume=take.volume,
             response_format="wav",
         )
-        pieces.append(mastering.decode_mono(audio, mastering.RATE))
+        pieces.append(mastering.decode(audio))
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
     take.loudness_lufs, take.peak = mastering.measure(samples)
     target = take.line.project.loudness_target

@@ -249,3 +249,12 @@ def test_deleting_a_project_deletes_its_takes_and_exports_files(client, user):
     assert client.post(f"/studio/{project.uuid}/delete/").status_code == 302
     assert not Project.objects.exists() and not Take.objects.exists()
     assert not any(os.path.exists(path) for path in files)
+
+
+def test_provider_wavs_are_read_as_they_are_and_other_audio_through_pyav():
+    from tests.samples import wav_bytes
+
+    native = take_wav(1.0, 0.3)
+    assert np.array_equal(mastering.decode(native), decode_mono(native, RATE))
+    other = wav_bytes(1.0, rate=16000)  # resampled to 24 kHz by PyAV
+    assert len(mastering.decode(other)) == pytest.approx(RATE, abs=50)
