@@ -116,3 +116,21 @@ def compare(expected, heard):
 def best_comparison(candidates, heard):
     """The comparison with the candidate text closest to what was heard (the original, or as sent)."""
     return min((compare(text, heard) for text in dict.fromkeys(candidates)), key=lambda c: c.error_rate)
+
+
+def sides(diff):
+    """The two sides of a comparison for the page: [(text, marked)] for the expected text and the heard."""
+
+    def side(key):
+        parts = []
+        for chunk in diff:
+            if chunk[key]:
+                parts.append((chunk[key], chunk["op"] != "equal"))
+        # Pieces are spaced as their tokens are: no space between two Chinese characters.
+        out = []
+        for index, (text, marked) in enumerate(parts):
+            space = index > 0 and not (is_han(parts[index - 1][0][-1]) and is_han(text[0]))
+            out.append({"text": text, "marked": marked, "space": space})
+        return out
+
+    return side("expected"), side("heard")

@@ -29,9 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 def queue_check(take):
-    """Mark a fresh take to be checked and send it to a worker once the transaction commits."""
-    Take.objects.filter(pk=take.pk).update(check_status=Take.Check.PENDING)
-    take.check_status = Take.Check.PENDING
+    """Send a take marked to be checked (studio.takes.speak marks it) to a worker once the transaction commits."""
     transaction.on_commit(partial(check_take.delay, take.pk))
 
 
@@ -76,8 +74,9 @@ def check_take(self, take_id):
         logger.exception("check of take=%s failed unexpectedly", take_id)
         take.check_failed(_("Something went wrong on our side. The site's staff have been told."))
         return
-    take.record_check(best_comparison(expected_texts(take), heard))
-    settle(take)
+    with transaction.atomic():  # a take that differs and its retry are seen together
+        take.record_check(best_comparison(expected_texts(take), heard))
+        settle(take)
 
 
 def settle(take):

@@ -404,6 +404,16 @@ class Take(models.Model):
     def spans(self):
         return [chunk for chunk in self.check_diff if chunk["op"] != "equal"]
 
+    def compared(self):
+        """The expected and the heard text in pieces, the differing ones marked (checks.compare.sides)."""
+        from checks.compare import sides  # a pure function; the checks app imports these models
+
+        return dict(zip(("expected", "heard"), sides(self.check_diff), strict=True))
+
+    @property
+    def error_percent(self):
+        return floatformat((self.error_rate or 0) * 100, 1)
+
     def claim_check(self):
         """Take the lease for checking; False if the check is done or another worker holds it."""
         now = timezone.now()

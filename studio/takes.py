@@ -64,6 +64,9 @@ def speak(take, client):
     take.duration = round(len(samples) / mastering.RATE, 3)
     take.status, take.finished_at, take.lease_expires_at = Take.Status.READY, timezone.now(), None
     take.error_code = take.error_message = ""
+    if take.line.project.check_speech:
+        # Marked in the same save that makes it ready, so the take is never seen ready and not yet checked.
+        take.check_status = Take.Check.PENDING
     with transaction.atomic():
         take.save()
         # The newest take is the one the owner asked for last: it becomes the chosen one (the owner

@@ -67,7 +67,7 @@ def generate_take(self, take_id):
     try:
         with pipeline.provider_client() as client, bigmodel.log_context(take=take.pk):
             takes.speak(take, client)
-        if take.line.project.check_speech:
+        if take.check_status == Take.Check.PENDING:
             checks.queue_check(take)  # heard back at once, while other lines are still being spoken
         return
     except bigmodel.TransientError as exc:

@@ -1,0 +1,156 @@
+"""Every take heard back: a real worker makes takes through the sandbox over real HTTP, hears each one with
+/audio/transcriptions, compares it with the line's text, and makes it again when it differs."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Usage
+from checks.models import PronunciationRule
+from studio.models import Line, Project, Take
+from tests.conftest import wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+ENGLISH = "Every take is heard back and checked before anyone listens."
+CHINESE = "今天天气很好，我们去公园散步吧。"
+LONG = [
+    "The river ran high that spring, and the ferry waited on the far bank for three days.",
+    "Nobody in the village remembered a flood like it, not even the miller's grandmother.",
+    "When the water finally fell, the fields were covered in a fine grey silt that smelled of the sea.",
+    "She counted the boats twice before she was sure that one of them was missing.",
+    "By morning the news had reached the town, and the square was full of people asking questions.",
+    "The mayor stood on the steps of the hall and promised that the bridge would be rebuilt by winter.",
+]
+
+
+def project_with(client, user, *texts, **fields):
+    client.force_login(user)
+    data = {"title": "Checked", "voice": "tongtong", "speed": 1.0, "volume": 1.0, "format": "auto"}
+    response = client.post(reverse("studio:create"), {**data, "script": "\n\n".join(texts), **fields})
+    assert response.status_code == 302, response.content.decode()
+    return Project.objects.get(title="Checked")
+
+
+def settled(project, count=None):
+    """Every take made and checked (and, with `count`, that many takes)."""
+
+    def done():
+        takes = Take.objects.filter(line__project=project)
+        if count is not None and takes.count() != count:
+            return False
+        busy = takes.filter(status__in=Take.PENDING).exists() or takes.filter(check_status__in=Take.CHECK_PENDING)
+        return takes.exists() and not busy
+
+    try:
+        wait_until(done, 120)
+    except AssertionError:
+        found = Take.objects.filter(line__project=project).values_list("status", "check_status", "error_message")
+        raise AssertionError(f"takes not settled: {list(found)}") from None
+    return list(Take.objects.filter(line__project=project).order_by("pk"))
+
+
+def generate(client, project):
+    response = client.post(reverse("studio:generate_all", args=[project.uuid]))
+    assert response.status_code == 302
+
+
+def test_a_take_said_right_is_heard_back_and_checked(client, user, sandbox, celery_worker):
+    project = project_with(client, user, ENGLISH, CHINESE)
+    generate(client, project)
+    takes = settled(project, 2)
+    assert [take.check_status for take in takes] == ["passed", "passed"]
+    assert [take.error_rate for take in takes] == [0.0, 0.0]
+    assert takes[0].transcript == ENGLISH and takes[1].transcript == CHINESE
+    assert takes[0].wer == 0.0 and takes[0].cer is None and takes[1].cer == 0.0 and takes[1].wer is None
+    assert all(take.check_calls == 1 and take.spans == [] for take in takes)
+    assert len(sandbox.calls("audio.transcriptions")) == 2
+    # Each check is charged before it is made: whole seconds of the take's audio.
+    charged = Usage.objects.filter(user=user, kind=Usage.Kind.CHECK_SECONDS).order_by("amount")
+    assert sorted(u.amount for u in charged) == sorted(max(1, -(-int(t.duration * 1000) // 1000)) for t in takes)
+    assert all(line.check_state()[0] == "checked" for line in project.ordered_lines())
+
+
+def test_a_mis_spoken_take_differs_and_is_made_again_until_it_is_right(client, user, sandbox, celery_worker):
+    project = project_with(client, user, ENGLISH)
+    sandbox.set_faults([{"route": "audio.speech", "action": "mispeak", "mispeak": "drop", "times": 1, "seed": 3}])
+    generate(client, project)
+    first, second = settled(project, 2)
+    assert first.check_status == "differs" and first.auto_retry == 0
+    assert first.error_rate == pytest.approx(1 / 10)
+    assert len(first.transcript.split()) == 9
+    [span] = first.spans
+    assert span["op"] == "delete" and span["heard"] == "" and span["expected"] in ENGLISH.lower()
+    assert second.check_status == "passed" and second.auto_retry == 1 and second.transcript == ENGLISH
+    line = Line.objects.get(pk=first.line_id)
+    assert line.chosen_take == second and not line.chosen_by_owner
+    assert line.check_state()[0] == "checked"
+    assert len(sandbox.calls("audio.speech")) == 2 and len(sandbox.calls("audio.transcriptions")) == 2
+
+
+def test_retries_stop_after_the_setting_and_the_closest_take_is_chosen(client, user, sandbox, celery_worker):
+    project = project_with(client, user, ENGLISH)
+    # Every take mis-spoken: the first drops a word, the second says one twice, the third drops two words.
+    sandbox.set_faults(
+        [
+            {"route": "audio.speech", "action": "mispeak", "mispeak": "drop", "times": 1, "seed": 1},
+            {"route": "audio.speech", "action": "mispeak", "mispeak": "swap", "times": 1, "seed": 1},
+            {"route": "audio.speech", "action": "mispeak", "mispeak": "drop", "times": 1, "seed": 2},
+        ]
+    )
+    generate(client, project)
+    takes = settled(project, 3)  # the take and CHECK_MAX_RETRIES (2) more, no fourth
+    assert [take.auto_retry for take in takes] == [0, 1, 2]
+    assert [take.check_status for take in takes] == ["differs"] * 3
+    assert takes[0].error_rate == pytest.approx(0.1) and takes[1].error_rate == pytest.approx(0.2)
+    line = Line.objects.get(pk=takes[0].line_id)
+    # The lowest error rate wins; on a tie, the newest.
+    best = min(takes, key=lambda t: (t.error_rate, -t.pk))
+    assert line.chosen_take == best and line.check_state()[0] == "differs"
+    assert len(sandbox.calls("audio.speech")) == 3
+
+
+def test_the_owner_accepts_a_take_that_differs(client, user, sandbox, celery_worker, settings):
+    project = project_with(client, user, ENGLISH)
+    sandbox.set_faults([{"route": "audio.speech", "action": "mispeak", "times": None}])
+    generate(client, project)
+    takes = settled(project, 3)
+    response = client.post(reverse("studio:accept_take", args=[takes[0].uuid]))
+    assert response.status_code == 302
+    line = Line.objects.get(pk=takes[0].line_id)
+    assert line.chosen_take == takes[0] and line.chosen_by_owner
+    assert Take.objects.get(pk=takes[0].pk).check_status == "accepted"
+    assert line.check_state() == ("checked", "Accepted")
+
+
+def test_checking_turned_off_makes_no_recognizer_call(client, user, sandbox, celery_worker):
+    project = project_with(client, user, ENGLISH)
+    Project.objects.filter(pk=project.pk).update(check_speech=False)
+    sandbox.set_faults([{"route": "audio.speech", "action": "mispeak", "times": 1}])
+    generate(client, project)
+    [take] = settled(project, 1)
+    assert take.check_status == "" and take.transcript == ""
+    assert sandbox.calls("audio.transcriptions") == []
+    assert Line.objects.get(pk=take.line_id).check_state()[0] == "unchecked"
+
+
+def test_a_take_longer_than_the_recognizer_takes_is_heard_in_pieces(client, user, sandbox, celery_worker):
+    # About 40 s of speech, over the recognizer's 30 s (sentences that differ, as a repeated one would
+    # let the sandbox's envelope matching place a piece one sentence early or late).
+    long_line = " ".join(LONG)
+    project = project_with(client, user, ENGLISH)
+    Line.objects.filter(project=project).update(text=long_line)  # the script reader makes shorter lines
+    generate(client, project)
+    [take] = settled(project, 1)
+    assert take.duration > 30
+    assert take.check_status == "passed", (take.transcript, take.spans)
+    calls = sandbox.calls("audio.transcriptions")
+    assert len(calls) == take.check_calls == 2 and all(call["status"] == 200 for call in calls)
+
+
+def test_a_respelling_rule_is_sent_and_the_take_still_checks(client, user, sandbox, celery_worker):
+    PronunciationRule.objects.create(owner=user, phrase="SQL", replacement="sequel", whole_word=True)
+    project = project_with(client, user, "We store it in SQL tables, not in SQLite.")
+    generate(client, project)
+    [take] = settled(project, 1)
+    assert take.sent_text == "We store it in sequel tables, not in SQLite."
+    assert take.check_status == "passed" and take.transcript == take.sent_text
