@@ -21,7 +21,8 @@ HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_CHAR = re.compile(f"[{HAN}]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\.\d+)?%?")
 # A token: one Han character (or kana), or a run of letters, digits and apostrophes.
-_TOKEN = re.compile(f"[{HAN}\u3040-\u30ff]|[^\\W_]+(?:'[^\\W_]+)*")
+_LETTER = f"(?:(?![{HAN}\u3040-\u30ff])[^\\W_])"
+_TOKEN = re.compile(f"[{HAN}\u3040-\u30ff]|{_LETTER}+(?:'{_LETTER}+)*")
 
 
 def is_han(token):

@@ -477,6 +477,8 @@ class Utterance(models.Model):
     )
     system_voice = models.CharField(_("system voice"), max_length=20, choices=SYSTEM_VOICES, blank=True)
     text = models.TextField(_("text"))
+    # The text as sent to the provider, after the owner's pronunciation rules (checks.models).
+    sent_text = models.TextField(_("text sent"), blank=True)
     speed = models.FloatField(_("speed"), default=1.0)
     volume = models.FloatField(_("volume"), default=1.0)
     audio = models.FileField(_("audio"), upload_to=utterance_upload_to, blank=True)

@@ -19,6 +19,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
+from checks.models import spoken_form
 from clones import bigmodel
 from clones.audio import AudioError, decode_mono, join_speech, peaks, sniff_format
 from clones.models import Clone
@@ -185,7 +186,9 @@ def _error_message(error):
 
 def synthesize(utterance, client):
     """Speak the text part by part, in parallel up to the configured cap, and keep one WAV."""
-    texts = split_text(utterance.text, bigmodel.SPEECH_MAX_CHARS)
+    # The owner's pronunciation rules rewrite the text before it is sent; the utterance keeps what was sent.
+    utterance.sent_text = spoken_form(utterance.text, utterance.owner, utterance.clone)
+    texts = split_text(utterance.sent_text, bigmodel.SPEECH_MAX_CHARS)
     workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # Each part runs in a copy of this context, so its log lines still name the utterance.

@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),
     path("studio/", include("studio.urls")),
+    path("dictionary/", include("checks.urls")),
     path("", include("clones.urls")),
 ]
