@@ -15,6 +15,7 @@ from ninja import NinjaAPI, Query, Status, Swagger
 
 from api import schemas
 from api.auth import TokenAuth
+from api.dictionary import router as dictionary_router
 from api.errors import ApiError, form_invalid, install_handlers, not_found
 from api.parser import StrictJSONParser
 from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
@@ -50,6 +51,7 @@ api = VoicecloneAPI(
 install_handlers(api)
 # The studio's endpoints (projects, lines, takes, exports) live beside its pages' helpers.
 api.add_router("", studio_router)
+api.add_router("", dictionary_router)
 
 
 def _errors(*statuses):

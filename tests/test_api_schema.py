@@ -95,10 +95,16 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("GET", "/api/v1/studio/takes/{uuid}"),
         ("DELETE", "/api/v1/studio/takes/{uuid}"),
         ("POST", "/api/v1/studio/takes/{uuid}/choose"),
+        ("POST", "/api/v1/studio/takes/{uuid}/accept"),
         ("GET", "/api/v1/studio/takes/{uuid}/audio"),
         ("GET", "/api/v1/studio/exports/{uuid}"),
         ("GET", "/api/v1/studio/exports/{uuid}/audio"),
         ("GET", "/api/v1/studio/exports/{uuid}/captions/{kind}"),
+        # The pronunciation dictionary (tests/test_checks_api.py).
+        ("GET", "/api/v1/dictionary/rules"),
+        ("POST", "/api/v1/dictionary/rules"),
+        ("GET", "/api/v1/dictionary/rules/{rule_id}"),
+        ("DELETE", "/api/v1/dictionary/rules/{rule_id}"),
     }
 
 
