@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 from functools import partial
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -81,8 +81,6 @@ def check_take(self, take_id):
 
 def settle(take):
     """After a check: make the line again if the take differs and retries are left; choose the best take."""
-    from studio.tasks import queue_take  # studio.tasks imports this module to queue checks
-
     with transaction.atomic():
         line = Line.objects.select_for_update().select_related("project").get(pk=take.line_id)
         line.choose_best()
@@ -98,7 +96,9 @@ def settle(take):
         retries = takes.filter(auto_retry__gt=0).count()
         if retries >= settings.CHECK_MAX_RETRIES:
             return
-        queue_take(line, auto_retry=retries + 1)
+        retry = line.new_take(auto_retry=retries + 1)
+        # By name: studio.tasks imports this module to queue checks, so this one cannot import it back.
+        transaction.on_commit(partial(current_app.send_task, "studio.tasks.generate_take", args=[retry.pk]))
 
 
 @shared_task

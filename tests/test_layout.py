@@ -9,7 +9,7 @@ from django.conf import settings
 
 from tests.conftest import ROOT
 
-APPS = ("accounts", "api", "clones", "studio", "voiceclone_site")
+APPS = ("accounts", "api", "checks", "clones", "studio", "voiceclone_site")
 
 
 def module_name(path):
