@@ -53,7 +53,7 @@ def check_take(self, take_id):
     try:
         with take.audio.open("rb") as audio:
             data = audio.read()
-        with pipeline.provider_client() as client, bigmodel.log_context(take=take.pk, check=True):
+        with pipeline.recognizer_client() as client, bigmodel.log_context(take=take.pk, check=True):
             heard = hear(data, owner, client, on_call=counted)
     except bigmodel.TransientError as exc:
         if self.request.retries >= settings.CLONE_MAX_RETRIES:

@@ -13,6 +13,7 @@ makes one provider call and saves its result at once, so a retry skips the steps
 import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -23,7 +24,7 @@ from checks.models import spoken_form
 from clones import bigmodel
 from clones.audio import AudioError, decode_mono, join_speech, peaks, sniff_format
 from clones.models import Clone
-from clones.provider_slots import provider_slot
+from clones.provider_slots import RECOGNITION, provider_slot
 from clones.text import split_text
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ logger = logging.getLogger(__name__)
 def provider_client():
     """A BigModel client from the settings whose calls each hold one of the global provider slots."""
     return bigmodel.BigModelClient.from_settings(limiter=provider_slot)
+
+
+def recognizer_client():
+    """A client for speech recognition (the checks): its calls hold the recognizer's own slots, as the
+    provider limits calls in flight per model."""
+    return bigmodel.BigModelClient.from_settings(limiter=partial(provider_slot, RECOGNITION))
 
 
 # -- a clone: upload the sample, create the voice, fetch the preview ---------------------------------

@@ -13,6 +13,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -248,6 +249,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Checks have a queue of their own, which every worker also consumes, taking from each queue in turn: a
+# take's check starts while other lines are still waiting to be spoken, not after all of them.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("checks"))
+CELERY_TASK_ROUTES = {"checks.tasks.check_take": {"queue": "checks"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged task goes back to the queue after this long: longer than the slowest task.
