@@ -33,17 +33,21 @@ def pieces(samples, rate=SPEECH_RATE, longest=None):
     return out
 
 
-def hear(audio, owner, client, on_call=None):
-    """What the recognizer hears in `audio` (WAV or MP3 bytes), piece after piece, charged to `owner`."""
+def hear(audio, owner, client, on_call=None, duration=None):
+    """What the recognizer hears in `audio` (WAV bytes), piece after piece, charged to `owner`.
+
+    A take known to be short enough (`duration` in seconds) is sent as it is, without decoding it."""
+    if duration is not None and duration <= settings.CHECK_PIECE_SECONDS:
+        sent = [(audio, duration)]
+    else:
+        sent = [(wav_bytes(p.astype("<i2"), SPEECH_RATE), len(p) / SPEECH_RATE) for p in pieces(decode_mono(audio))]
     heard = []
-    for piece in pieces(decode_mono(audio, SPEECH_RATE)):
-        seconds = max(1, math.ceil(len(piece) / SPEECH_RATE))
+    for data, seconds in sent:
         with transaction.atomic():
-            charge(owner, Usage.Kind.CHECK_SECONDS, seconds, per_minute=False)
+            charge(owner, Usage.Kind.CHECK_SECONDS, max(1, math.ceil(seconds)), per_minute=False)
         if on_call:
             on_call()
-        text = client.transcribe(wav_bytes(piece.astype("<i2"), SPEECH_RATE), "take.wav",
-                                 model=settings.BIGMODEL_ASR_MODEL)  # fmt: skip
+        text = client.transcribe(data, "take.wav", model=settings.BIGMODEL_ASR_MODEL)
         if text.strip():
             heard.append(text.strip())
     spaced = any(ch.isascii() and ch.isalpha() for text in heard for ch in text)

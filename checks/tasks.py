@@ -54,7 +54,7 @@ def check_take(self, take_id):
         with take.audio.open("rb") as audio:
             data = audio.read()
         with pipeline.recognizer_client() as client, bigmodel.log_context(take=take.pk, check=True):
-            heard = hear(data, owner, client, on_call=counted)
+            heard = hear(data, owner, client, on_call=counted, duration=take.duration)
     except bigmodel.TransientError as exc:
         if self.request.retries >= settings.CLONE_MAX_RETRIES:
             take.check_failed(str(exc))

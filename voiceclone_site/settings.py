@@ -249,14 +249,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Checks have a queue of their own, which every worker also consumes, taking from each queue in turn: a
-# take's check starts while other lines are still waiting to be spoken, not after all of them.
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("checks"))
+# Checks have a queue of their own, which every worker also consumes (first, on Redis): a take's check
+# starts while other lines are still waiting to be spoken, not after all of them.
+CELERY_TASK_QUEUES = (Queue("checks"), Queue("celery"))
 CELERY_TASK_ROUTES = {"checks.tasks.check_take": {"queue": "checks"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged task goes back to the queue after this long: longer than the slowest task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # A free worker thread takes a waiting check before more speech (CELERY_TASK_QUEUES lists "checks"
+        # first): a take is heard back soon after it is made, not after every line is spoken.
+        "queue_order_strategy": "priority",
+    }
 # Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work).
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)},
