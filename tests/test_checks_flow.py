@@ -154,3 +154,38 @@ def test_a_respelling_rule_is_sent_and_the_take_still_checks(client, user, sandb
     [take] = settled(project, 1)
     assert take.sent_text == "We store it in sequel tables, not in SQLite."
     assert take.check_status == "passed" and take.transcript == take.sent_text
+
+
+def test_a_check_past_the_quota_makes_no_call_and_says_why(client, user, sandbox, celery_worker):
+    from django.conf import settings
+
+    Usage.objects.create(user=user, kind=Usage.Kind.CHECK_SECONDS, amount=settings.QUOTA_CHECK_SECONDS_PER_DAY,
+                         submission=False)  # fmt: skip
+    project = project_with(client, user, ENGLISH)
+    generate(client, project)
+    [take] = settled(project, 1)
+    assert take.check_status == "failed" and take.check_calls == 0
+    assert "seconds of checked speech in 24 hours" in take.check_error
+    assert sandbox.calls("audio.transcriptions") == []
+    line = Line.objects.get(pk=take.line_id)
+    assert line.chosen_take == take and line.check_state()[0] == "unchecked"
+
+
+def test_a_check_left_by_a_dead_worker_is_swept_and_made(client, user, sandbox, celery_worker, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from checks.tasks import sweep_stuck_checks
+
+    project = project_with(client, user, ENGLISH)
+    Project.objects.filter(pk=project.pk).update(check_speech=False)
+    generate(client, project)
+    [take] = settled(project, 1)
+    # As if a worker died holding the check: its lease ran out long ago.
+    long_ago = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS + 5)
+    Take.objects.filter(pk=take.pk).update(check_status="checking", lease_expires_at=long_ago, updated_at=long_ago)
+    assert sweep_stuck_checks() == 1
+    [take] = settled(project, 1)
+    assert take.check_status == "passed" and take.check_attempts == 1
+    assert len(sandbox.calls("audio.transcriptions")) == 1
