@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from clones import system_voices
 from clones.models import SYSTEM_VOICES, Clone
 from studio import script
 from studio.models import Export, Line, Project
@@ -34,7 +35,7 @@ def voice_choices(user, *, default_label=None):
             own.append((str(clone.uuid), clone.name))
         else:
             shared.append((str(clone.uuid), f"{clone.name} ({clone.owner.username})"))
-    choices = [(_("System voices"), list(SYSTEM_VOICES))]
+    choices = [(_("System voices"), system_voices.choices())]
     if own:
         choices.append((_("My clones"), own))
     if shared:

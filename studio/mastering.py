@@ -155,14 +155,18 @@ class Programme:
         self.cues.append([round(start / RATE, 3), round(self.samples / RATE, 3), text])
 
 
-def master(export, lines):
+def master(export, lines, alive=lambda: None):
     """Join the chosen takes of `lines` (in order) into `export.audio`; returns how many were decoded.
 
     Every take is normalized to the project's target first (a no-op for takes already at it); then
-    the normalized files are streamed into a temporary file, a second at a time, and stored.
+    the normalized files are streamed into a temporary file, a second at a time, and stored. `alive`
+    is called after each line, so the caller can show the sweep that the export is still moving.
     """
     target = export.project.loudness_target
-    decoded = sum(ensure_normalized(line.chosen_take, target) for line in lines)
+    decoded = 0
+    for line in lines:
+        decoded += ensure_normalized(line.chosen_take, target)
+        alive()
     with tempfile.TemporaryFile() as output:
         writer = WRITERS[export.format](output)
         programme = Programme(writer)
@@ -173,6 +177,7 @@ def master(export, lines):
                 programme.silence(round(lines[index - 1].pause_after * RATE))
             # The caption says what the chosen take says, which an edited line may no longer.
             programme.take(line.chosen_take.normalized, spoken_text(line.chosen_take.text))
+            alive()
         writer.close()
         output.seek(0)
         export.audio.save(f"{export.uuid}.{export.format}", File(output), save=False)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clones import system_voices
 from clones.models import SYSTEM_VOICES, Clone
 from studio.script import spoken_text
 
@@ -43,13 +44,18 @@ class VoiceChoice(models.Model):
         return self.system_voice
 
     def set_voice(self, key):
-        """Set from a form's voice key (already checked to be usable by the owner)."""
+        """Set from a form's voice key (already checked to be usable by the owner): a clone's UUID, else the
+        name of a system voice (the provider's list may hold more than ours)."""
+        try:
+            clone_uuid = uuid.UUID(key) if key else None
+        except ValueError:
+            clone_uuid = None
         if not key:
             self.clone, self.system_voice = None, ""
-        elif key in dict(SYSTEM_VOICES):
-            self.clone, self.system_voice = None, key
+        elif clone_uuid is not None:
+            self.clone, self.system_voice = Clone.objects.get(uuid=clone_uuid), ""
         else:
-            self.clone, self.system_voice = Clone.objects.get(uuid=key), ""
+            self.clone, self.system_voice = None, key
 
     @property
     def has_voice(self):
@@ -59,7 +65,7 @@ class VoiceChoice(models.Model):
     def own_voice_label(self):
         if self.clone_id:
             return self.clone.name
-        return str(dict(SYSTEM_VOICES).get(self.system_voice, ""))
+        return str(dict(system_voices.choices()).get(self.system_voice, self.system_voice))
 
 
 class ProjectQuerySet(models.QuerySet):

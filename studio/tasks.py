@@ -8,6 +8,7 @@ export that a dead worker left behind, as it does for clones.
 """
 
 import logging
+import time
 from datetime import timedelta
 from functools import partial
 
@@ -92,6 +93,21 @@ def generate_take(self, take_id):
     raise self.retry(countdown=retry_delay(self.request.retries, error.retry_after))
 
 
+class Heartbeat:
+    """Marks a long export as moving every HEARTBEAT_SECONDS, so the sweep never queues it a second time
+    while a worker is still joining it (an hour of MP3 takes minutes on a busy machine)."""
+
+    HEARTBEAT_SECONDS = 30
+
+    def __init__(self, export):
+        self.export, self.last = export, time.monotonic()
+
+    def __call__(self):
+        if time.monotonic() - self.last > self.HEARTBEAT_SECONDS:
+            Export.objects.filter(pk=self.export.pk).update(updated_at=timezone.now())
+            self.last = time.monotonic()
+
+
 @shared_task
 def run_export(export_id):
     export = Export.objects.select_related("project").filter(pk=export_id).first()
@@ -103,7 +119,7 @@ def run_export(export_id):
         export.fail(_("These lines have no chosen take yet: %(lines)s.") % {"lines": ", ".join(map(str, missing))})
         return
     try:
-        export.decoded_takes = master(export, lines)
+        export.decoded_takes = master(export, lines, alive=Heartbeat(export))
     except Exception:
         logger.exception("export=%s failed", export_id)
         if export.audio:

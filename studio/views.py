@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Value
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -315,19 +316,30 @@ def export_captions(request, uuid, kind):
 @login_required
 @require_GET
 def history(request):
-    """Every take and every one-off speech of the owner, newest first, searchable by text."""
+    """Every take and every one-off speech of the owner, newest first, searchable by text.
+
+    Both kinds are paged together in the database (a UNION of their times and ids), so a page costs
+    the same whatever the length of the history; then only that page's rows are fetched.
+    """
     query = request.GET.get("q", "").strip()[:200]
-    takes = Take.objects.owned_by(request.user).select_related("line__project").order_by("-created_at")
-    utterances = Utterance.objects.filter(owner=request.user).select_related("clone").order_by("-created_at")
+    takes = Take.objects.owned_by(request.user)
+    utterances = Utterance.objects.filter(owner=request.user)
     if query:
         takes, utterances = takes.filter(text__icontains=query), utterances.filter(text__icontains=query)
-    entries = sorted(
-        [("take", t) for t in takes[:500]] + [("utterance", u) for u in utterances[:500]],
-        key=lambda entry: entry[1].created_at,
-        reverse=True,
+    # order_by(): no model ordering inside the UNION's parts (SQL orders only the whole).
+    keys = (
+        takes.order_by()
+        .values_list("created_at", "pk", Value("take"))
+        .union(utterances.order_by().values_list("created_at", "pk", Value("utterance")), all=True)
     )
-    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "studio/history.html", {"page": page, "query": query})
+    page = Paginator(keys.order_by("-created_at", "-pk"), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = {kind: [pk for _at, pk, k in page.object_list if k == kind] for kind in ("take", "utterance")}
+    found = {
+        "take": Take.objects.select_related("line__project").in_bulk(ids["take"]),
+        "utterance": Utterance.objects.select_related("clone").in_bulk(ids["utterance"]),
+    }
+    entries = [(kind, found[kind][pk]) for _at, pk, kind in page.object_list if pk in found[kind]]
+    return render(request, "studio/history.html", {"page": page, "entries": entries, "query": query})
 
 
 @login_required

@@ -258,3 +258,56 @@ def test_provider_wavs_are_read_as_they_are_and_other_audio_through_pyav():
     assert np.array_equal(mastering.decode(native), decode_mono(native, RATE))
     other = wav_bytes(1.0, rate=16000)  # resampled to 24 kHz by PyAV
     assert len(mastering.decode(other)) == pytest.approx(RATE, abs=50)
+
+
+def test_a_long_export_keeps_telling_the_sweep_it_is_alive(user, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from studio import tasks
+
+    project = make_project(user, [(0.5, 0.3)] * 3)
+    row = Export.objects.create(project=project)
+    Export.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    monkeypatch.setattr(tasks.Heartbeat, "HEARTBEAT_SECONDS", -1)  # every line
+    beats = []
+    original = tasks.Heartbeat.__call__
+
+    def beat(heartbeat):
+        original(heartbeat)
+        beats.append(Export.objects.get(pk=row.pk).updated_at)  # what the sweep sees meanwhile
+
+    monkeypatch.setattr(tasks.Heartbeat, "__call__", beat)
+    run_export(row.pk)
+    row.refresh_from_db()
+    assert row.status == "ready" and len(beats) == 6  # after normalizing and after joining each line
+    assert all(timezone.now() - seen < timedelta(minutes=1) for seen in beats)
+    assert not Export.objects.filter(pk__in=[row.pk]).filter(updated_at__lt=timezone.now() - timedelta(minutes=5))
+
+
+def test_history_pages_takes_and_speech_together_newest_first(client, user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clones.models import Utterance
+    from studio.views import HISTORY_PAGE_SIZE
+
+    project = make_project(user, [(0.2, 0.3)] * 20)
+    now = timezone.now()
+    for index, take in enumerate(Take.objects.order_by("pk")):  # takes at even minutes, speech at odd ones
+        Take.objects.filter(pk=take.pk).update(created_at=now - timedelta(minutes=2 * index))
+        speech = Utterance.objects.create(owner=user, system_voice="tongtong", text=f"Speech {index}.")
+        Utterance.objects.filter(pk=speech.pk).update(created_at=now - timedelta(minutes=2 * index + 1))
+    client.force_login(user)
+    first = client.get("/studio/history/").context["entries"]
+    second = client.get("/studio/history/", {"page": 2}).context["entries"]
+    assert len(first) == HISTORY_PAGE_SIZE and len(second) == 40 - HISTORY_PAGE_SIZE
+    kinds = [kind for kind, _item in first + second]
+    assert kinds == ["take", "utterance"] * 20
+    times = [item.created_at for _kind, item in first + second]
+    assert times == sorted(times, reverse=True)
+    found = client.get("/studio/history/", {"q": "Speech 1"}).context["entries"]
+    assert {item.text for _kind, item in found} == {"Speech 1.", *{f"Speech {n}." for n in range(10, 20)}}
+    assert project.title  # the takes link back to their project

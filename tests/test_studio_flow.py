@@ -292,3 +292,37 @@ def test_per_call_charges_count_toward_the_daily_quota_but_not_as_submissions(us
     with transaction.atomic(), pytest.raises(QuotaExceeded) as refused:
         charge(user, Usage.Kind.SPEECH_CHARS, 40, per_minute=False)  # 65 used + 40 > 100
     assert refused.value.code == "quota_exceeded"
+
+
+def test_generate_all_survives_a_worker_killed_mid_take(own_workers, client, user, sandbox, settings):
+    from django.utils import timezone
+
+    from tests.conftest import start_worker, stop_worker
+
+    client.force_login(user)
+    create(client, "The first line.\n\nThe second line.\n\nThe third line.")
+    project = Project.objects.get()
+    # Slow calls: the worker dies with takes in the middle of their calls.
+    sandbox.set_faults([{"route": "audio.speech", "action": "delay", "latency": 30, "times": None}])
+    worker = start_worker({"CLONE_LEASE_SECONDS": "2"})
+    try:
+        client.post(reverse("studio:generate_all", args=[project.uuid]))
+        wait_until(lambda: len(sandbox.calls("audio.speech")) >= 2, timeout=30)
+        worker.kill()  # SIGKILL: no cleanup, no acknowledgement
+        worker.wait()
+    finally:
+        stop_worker(worker)
+    assert Take.objects.filter(status="speaking").exists()
+
+    sandbox.clear_faults()
+    settings.STUCK_AFTER_SECONDS = 0
+    restarted = start_worker()
+    try:
+        wait_until(lambda: not Take.objects.filter(lease_expires_at__gt=timezone.now()).exists(), 10)
+        assert sweep_stuck_takes()["takes"] >= 1
+        wait_until(lambda: not Take.objects.filter(status__in=Take.PENDING).exists(), timeout=90)
+    finally:
+        stop_worker(restarted)
+    # Every line has its take, one each: nothing lost, nothing made twice.
+    assert sorted(Take.objects.values_list("status", flat=True)) == ["ready"] * 3
+    assert all(line.has_fresh_choice for line in project.ordered_lines())

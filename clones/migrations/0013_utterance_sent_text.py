@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clones', '0010_gallery_partial_index'),
+        ('clones', '0012_utterance_failure_message'),
     ]
 
     operations = [
