@@ -153,6 +153,8 @@ def test_a_respelling_rule_is_sent_and_the_take_still_checks(client, user, sandb
     generate(client, project)
     [take] = settled(project, 1)
     assert take.sent_text == "We store it in sequel tables, not in SQLite."
+    page = client.get(project.get_absolute_url()).content.decode()
+    assert "Sent as: We store it in sequel tables, not in SQLite." in page  # the line shows what was sent
     assert take.check_status == "passed" and take.transcript == take.sent_text
 
 
@@ -189,3 +191,15 @@ def test_a_check_left_by_a_dead_worker_is_swept_and_made(client, user, sandbox, 
     [take] = settled(project, 1)
     assert take.check_status == "passed" and take.check_attempts == 1
     assert len(sandbox.calls("audio.transcriptions")) == 1
+
+
+def test_the_owner_turns_checking_off_in_the_projects_settings(client, user):
+    project = project_with(client, user, ENGLISH)
+    assert project.check_speech
+    settings_form = {"title": "Checked", "voice": "tongtong", "speed": 1, "volume": 1, "loudness_target": -16}
+    response = client.post(reverse("studio:update", args=[project.uuid]), settings_form)
+    assert response.status_code == 302
+    assert not Project.objects.get(pk=project.pk).check_speech
+    client.post(reverse("studio:update", args=[project.uuid]), {**settings_form, "check_speech": "on"})
+    assert Project.objects.get(pk=project.pk).check_speech
+    assert "Check every take" in client.get(project.get_absolute_url()).content.decode()
