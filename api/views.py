@@ -229,13 +229,27 @@ def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse
             "clone_not_ready",
             _("This clone cannot speak yet: it is “%(status)s”.") % {"status": clone.get_status_display()},
         )
-    form = SpeechForm(payload.dict(), owner=request.auth, clone=clone)
+    data = payload.dict()
+    data["check_requested"] = data.pop("check", False)
+    form = SpeechForm(data, owner=request.auth, clone=clone)
     if not form.is_valid():
         raise form_invalid(form)
     return _created(request, response, submit_speech(form), "get_utterance", _utterance_out)
 
 
 # -- utterances --------------------------------------------------------------------------
+
+
+def _utterance_check(utterance):
+    if not utterance.check_status:
+        return None
+    return {
+        "status": utterance.check_status,
+        "transcript": utterance.transcript,
+        "error_rate": utterance.error_rate,
+        "spans": [chunk for chunk in utterance.check_diff if chunk["op"] != "equal"],
+        "error_message": utterance.check_error or None,
+    }
 
 
 def _utterance_out(request, utterance):
@@ -251,6 +265,8 @@ def _utterance_out(request, utterance):
         "system_voice": utterance.system_voice or None,
         "voice_label": str(utterance.voice_label),
         "duration": utterance.duration,
+        "sent_text": utterance.sent_text or None,
+        "check": _utterance_check(utterance),
         "created_at": utterance.created_at,
         "finished_at": utterance.finished_at,
         "links": {

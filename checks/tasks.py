@@ -14,6 +14,7 @@ from functools import partial
 from celery import current_app, shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +22,7 @@ from accounts.models import QuotaExceeded
 from checks.compare import best_comparison
 from checks.hearing import hear
 from clones import bigmodel, pipeline
+from clones.models import Utterance
 from clones.tasks import retry_delay
 from studio.models import Line, Take
 from studio.script import spoken_text
@@ -119,3 +121,43 @@ def sweep_stuck_checks():
     if count:
         logger.warning("checks sweep takes=%d", count)
     return count
+
+
+@shared_task(bind=True, max_retries=None)
+def check_utterance(self, utterance_id):
+    """One-off speech heard back when its owner asked for it: the result is shown, nothing is redone."""
+    now = timezone.now()
+    claimed = (
+        Utterance.objects.filter(pk=utterance_id, status=Utterance.Status.READY, check_status__in=Take.CHECK_PENDING)
+        .filter(Q(check_lease_expires_at__isnull=True) | Q(check_lease_expires_at__lt=now))
+        .update(check_status=Take.Check.CHECKING,
+                check_lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS))
+    )  # fmt: skip
+    utterance = Utterance.objects.select_related("owner").filter(pk=utterance_id).first()
+    if not claimed or utterance is None:
+        return
+    done = Utterance.objects.filter(pk=utterance_id)
+    try:
+        with utterance.audio.open("rb") as audio:
+            data = audio.read()
+        with pipeline.recognizer_client() as client, bigmodel.log_context(utterance=utterance.pk, check=True):
+            heard = hear(data, utterance.owner, client, duration=utterance.duration)
+    except bigmodel.TransientError as exc:
+        if self.request.retries < settings.CLONE_MAX_RETRIES:
+            done.update(check_status=Take.Check.PENDING, check_lease_expires_at=None)
+            raise self.retry(countdown=retry_delay(self.request.retries, exc.retry_after)) from exc
+        done.update(check_status=Take.Check.FAILED, check_error=str(exc), check_lease_expires_at=None)
+        return
+    except (QuotaExceeded, bigmodel.BigModelError) as exc:
+        done.update(check_status=Take.Check.FAILED, check_error=str(exc), check_lease_expires_at=None)
+        return
+    comparison = best_comparison([utterance.text, utterance.sent_text or utterance.text], heard)
+    passed = comparison.error_rate <= settings.CHECK_MAX_ERROR_RATE
+    done.update(
+        check_status=Take.Check.PASSED if passed else Take.Check.DIFFERS,
+        transcript=heard,
+        error_rate=comparison.error_rate,
+        check_diff=comparison.diff,
+        check_error="",
+        check_lease_expires_at=None,
+    )

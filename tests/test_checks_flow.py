@@ -203,3 +203,30 @@ def test_the_owner_turns_checking_off_in_the_projects_settings(client, user):
     client.post(reverse("studio:update", args=[project.uuid]), {**settings_form, "check_speech": "on"})
     assert Project.objects.get(pk=project.pk).check_speech
     assert "Check every take" in client.get(project.get_absolute_url()).content.decode()
+
+
+def test_one_off_speech_is_heard_back_when_asked_for(client, user, sandbox, celery_worker):
+    from clones.models import Utterance
+
+    client.force_login(user)
+    sandbox.set_faults([{"route": "audio.speech", "action": "mispeak", "mispeak": "drop", "times": 1, "seed": 3}])
+    speak = {"voice": "tongtong", "speed": 1, "volume": 1}
+    client.post(reverse("clones:speak"), {**speak, "text": ENGLISH, "check_requested": "on"})
+    wait_until(lambda: Utterance.objects.filter(status="ready").exists(), 60)  # the mis-spoken one
+    client.post(reverse("clones:speak"), {**speak, "text": CHINESE, "check_requested": "on"})
+    client.post(reverse("clones:speak"), {**speak, "text": "Not checked at all."})
+
+    def checked():
+        found = Utterance.objects.filter(check_requested=True).exclude(check_status__in=["", "pending", "checking"])
+        return found.count() == 2 and Utterance.objects.filter(status="ready").count() == 3
+
+    wait_until(checked, 60)
+    first, second, third = Utterance.objects.order_by("pk")
+    assert first.check_status == "differs" and first.error_rate == pytest.approx(0.1)
+    assert second.check_status == "passed" and second.transcript == CHINESE and second.error_rate == 0.0
+    assert third.check_status == "" and not third.check_requested
+    assert len(sandbox.calls("audio.transcriptions")) == 2  # one each, and none for the third
+    assert len(sandbox.calls("audio.speech")) == 3  # one-off speech is checked, not made again
+    assert Usage.objects.filter(user=user, kind=Usage.Kind.CHECK_SECONDS).count() == 2
+    page = client.get(reverse("clones:speak")).content.decode()
+    assert page.count('class="badge check-badge check-differs"') == 1 and "check-checked" in page
