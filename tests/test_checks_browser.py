@@ -4,6 +4,7 @@ was heard side by side, the automatic retry passes, and the badge turns "Checked
 
 import pytest
 
+from clones.models import Utterance
 from studio.models import Line, Take
 from tests.conftest import csp_checked_page, wait_until
 from tests.test_browser import log_in
@@ -77,3 +78,23 @@ def test_accept_anyway_in_chinese(browser, live_server, sandbox, celery_worker, 
         line = page.locator("li.line").first
         assert line.locator(".check-badge").inner_text() == "已接受"
         assert page.locator(".export-differs").count() == 0
+
+
+def test_the_dictionary_page_adds_a_rule_and_tries_it(page, live_server, sandbox, celery_worker, user):
+    log_in(page, live_server, user)
+    page.get_by_role("link", name="Dictionary").click()
+    page.wait_for_url("**/dictionary/")
+    page.get_by_label("Word or phrase").fill("SQL")
+    page.get_by_label("Say it as").fill("sequel")
+    page.get_by_label("Whole words only").check()
+    page.get_by_role("button", name="Add the rule").click()
+    page.wait_for_url("**/dictionary/")
+    row = page.locator("tr.rule")
+    assert row.count() == 1 and "sequel" in row.inner_text() and "whole words" in row.inner_text()
+    row.get_by_role("button", name="Try it").click()
+    page.wait_for_url("**/dictionary/?tried=*")
+    assert "Trying “SQL”" in page.locator(".tried").inner_text()
+    wait_until(lambda: Utterance.objects.filter(status="ready").exists(), 60)
+    page.reload()
+    assert page.locator(".tried .sent-text").inner_text() == "sequel"
+    page.locator(".tried audio").wait_for(state="attached")
