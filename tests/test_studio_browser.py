@@ -25,8 +25,9 @@ def test_edit_regenerate_choose_export_and_play_with_captions(page, live_server,
     assert page.get_by_role("heading", name="Browser script").is_visible()
     assert page.locator("li.line").count() == 2
 
-    # Calls slow enough that the page is seen following them without a reload.
-    sandbox.set_faults([{"route": "audio.speech", "action": "delay", "latency": 1.0, "times": None}])
+    # The two calls of "generate all" slow enough (3 s) that a poll a second sees them in progress,
+    # even on a loaded machine; the page follows them without a reload.
+    sandbox.set_faults([{"route": "audio.speech", "action": "delay", "latency": 3.0, "times": 2}])
     page.get_by_role("button", name="Generate all").click()
     page.wait_for_url("**/studio/*/")
     page.locator(".line-state", has_text="Speaking").first.wait_for(timeout=30_000)

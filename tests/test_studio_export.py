@@ -311,3 +311,23 @@ def test_history_pages_takes_and_speech_together_newest_first(client, user):
     found = client.get("/studio/history/", {"q": "Speech 1"}).context["entries"]
     assert {item.text for _kind, item in found} == {"Speech 1.", *{f"Speech {n}." for n in range(10, 20)}}
     assert project.title  # the takes link back to their project
+
+
+def test_the_status_answer_carries_only_lines_whose_takes_moved_since_the_last_one(client, user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    project = make_project(user, [(0.2, 0.3)] * 5)
+    Take.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    client.force_login(user)
+    url = f"/studio/{project.uuid}/status/"
+    first = client.get(url).json()
+    assert len(first["lines"]) == 5 and first["finished"] is True
+    assert client.get(url, {"since": first["now"]}).json()["lines"] == []
+    line = project.ordered_lines()[3]
+    line.chosen_take.status = "speaking"
+    line.chosen_take.save()  # a take moves (auto_now)
+    moved = client.get(url, {"since": first["now"]}).json()
+    assert [entry["id"] for entry in moved["lines"]] == [line.pk]
+    assert moved["lines"][0]["state"] == "speaking" and moved["finished"] is False

@@ -6,7 +6,7 @@
   function poll(url, apply, delay) {
     delay = delay || 1000;
     function next() {
-      fetch(url, { cache: "no-store", credentials: "same-origin" })
+      fetch(typeof url === "function" ? url() : url, { cache: "no-store", credentials: "same-origin" })
         .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
         .then(function (state) { if (!apply(state)) setTimeout(next, 1000); })
         .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(next, delay); });
@@ -16,7 +16,11 @@
 
   var lines = document.querySelector(".lines[data-pending]");
   if (lines) {
-    poll(lines.dataset.statusUrl, function (state) {
+    // Each answer carries the server's time; the next question asks only for lines changed since.
+    var since = "";
+    poll(function () { return lines.dataset.statusUrl + (since ? "?since=" + encodeURIComponent(since) : ""); },
+         function (state) {
+      since = state.now;
       state.lines.forEach(function (line) {
         var item = document.getElementById("line-" + line.id);
         if (!item) return;
