@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -109,7 +109,9 @@ def project_status(request, uuid):
     project = project_for(request.user, uuid)
     now = timezone.now()
     lines = project.ordered_lines()
-    pending = Take.objects.filter(line__project=project, status__in=Take.PENDING).exists()
+    # Followed while a take is being made or heard back (a check may still make the line again).
+    busy = Q(status__in=Take.PENDING) | Q(check_status__in=Take.CHECK_PENDING)
+    pending = Take.objects.filter(line__project=project).filter(busy).exists()
     since = parse_datetime(request.GET.get("since", "") or "")
     if since is not None:
         # A second of overlap: a take saved while the previous answer was being made is not missed.

@@ -230,3 +230,16 @@ def test_one_off_speech_is_heard_back_when_asked_for(client, user, sandbox, cele
     assert Usage.objects.filter(user=user, kind=Usage.Kind.CHECK_SECONDS).count() == 2
     page = client.get(reverse("clones:speak")).content.decode()
     assert page.count('class="badge check-badge check-differs"') == 1 and "check-checked" in page
+
+
+def test_the_page_follows_a_line_while_its_take_is_being_heard_back(client, user):
+    project = project_with(client, user, ENGLISH)
+    line = project.ordered_lines()[0]
+    take = line.new_take()
+    Take.objects.filter(pk=take.pk).update(status="ready", check_status="checking")
+    Line.objects.filter(pk=line.pk).update(chosen_take=take)
+    status = client.get(reverse("studio:project_status", args=[project.uuid])).json()
+    assert status["finished"] is False and status["lines"][0]["check"] == "checking"
+    Take.objects.filter(pk=take.pk).update(check_status="passed")
+    status = client.get(reverse("studio:project_status", args=[project.uuid])).json()
+    assert status["finished"] is True and status["lines"][0]["check"] == "checked"
