@@ -52,6 +52,7 @@ class Usage(models.Model):
         CLONE = "clone", _("Clone")
         SPEECH_CHARS = "speech_chars", _("Speech characters")
         TRANSCRIPTION = "transcription", _("Transcription")
+        CHECK_SECONDS = "check_seconds", _("Seconds of speech checked")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage", verbose_name=_("user")
@@ -76,6 +77,8 @@ def _daily_limit(user, kind):
     limits = Limits.objects.filter(user=user).first()
     if kind == Usage.Kind.TRANSCRIPTION:
         return settings.QUOTA_TRANSCRIPTIONS_PER_DAY
+    if kind == Usage.Kind.CHECK_SECONDS:
+        return settings.QUOTA_CHECK_SECONDS_PER_DAY
     if kind == Usage.Kind.CLONE:
         override = limits and limits.clones_per_day
         return override if override is not None else settings.QUOTA_CLONES_PER_DAY
@@ -128,6 +131,11 @@ def charge(user, kind, amount, *, per_minute=True):
             message = _(
                 "You have used your %(limit)d transcriptions for the last 24 hours. Please type the transcript, "
                 "or try again later."
+            )
+        elif kind == Usage.Kind.CHECK_SECONDS:
+            message = _(
+                "Checking this take would pass your limit of %(limit)d seconds of checked speech in 24 hours "
+                "(%(used)d used). It is kept unchecked."
             )
         else:
             message = _(

@@ -32,6 +32,8 @@ MAX_ID = 2**31 - 1
 TakeStatus = Literal[tuple(Take.Status.values)]
 ExportStatus = Literal[tuple(Export.Status.values)]
 LineState = Literal["new", "queued", "speaking", "ready", "failed", "stale"]
+CheckState = Literal["checked", "differs", "checking", "unchecked"]
+TakeCheckStatus = Literal[tuple(Take.Check.values)]
 
 
 def _errors(*statuses):
@@ -50,6 +52,23 @@ class TakeLinks(Schema):
     audio: str | None = Field(description="The take's WAV (with your token), once ready.")
 
 
+class CheckSpan(Schema):
+    op: Literal["replace", "delete", "insert"] = Field(description="delete: not heard; insert: heard, not in the text.")
+    expected: str = Field(description="The normalized expected words (characters for Chinese) at this place.")
+    heard: str = Field(description="The normalized heard words at this place.")
+
+
+class TakeCheck(Schema):
+    status: TakeCheckStatus = Field(description="pending, checking, passed, differs, accepted (by you) or failed.")
+    status_label: str
+    transcript: str = Field(description="What the recognizer heard.")
+    error_rate: float | None = Field(description="Edits over all expected tokens (Chinese characters and words).")
+    cer: float | None = Field(description="Character error rate over the Chinese characters; null without any.")
+    wer: float | None = Field(description="Word error rate over the other words; null without any.")
+    spans: list[CheckSpan] = Field(description="Where the heard text differs from the text.")
+    error_message: str | None = Field(description="Why the check could not be made (status failed).")
+
+
 class TakeOut(Schema):
     uuid: UUID
     line: int = Field(description="The line's id.")
@@ -64,6 +83,9 @@ class TakeOut(Schema):
     duration: float | None = Field(description="Seconds, once ready.")
     loudness_lufs: float | None = Field(description="Integrated loudness of the take as spoken (BS.1770).")
     error_message: str | None
+    sent_text: str | None = Field(description="The text as sent, after your pronunciation rules; null until spoken.")
+    auto_retry: int = Field(description="0: asked for; n: the n-th take made again because the one before differed.")
+    check: TakeCheck | None = Field(description="The take heard back and compared with its text; null: not checked.")
     created_at: datetime
     finished_at: datetime | None
     links: TakeLinks
@@ -82,6 +104,9 @@ class LineOut(Schema):
     cue_end: float | None
     locked: bool = Field(description="Locked lines are left alone by “generate all”.")
     state: LineState
+    check: CheckState = Field(
+        description="The chosen take's check: checked (or accepted), differs, checking, unchecked."
+    )
     chosen_take: UUID | None
     takes: list[TakeOut]
 
@@ -101,6 +126,7 @@ class ProjectOut(Schema):
     speed: float
     volume: float
     loudness_target: float = Field(description="LUFS every line is matched to in exports.")
+    check_speech: bool = Field(description="Every take is heard back and checked, and made again if it differs.")
     format: Literal[tuple(Project.Format.values)]
     speakers: dict[str, str] = Field(description='Speaker names and the voice each was given ("": the project\'s).')
     created_at: datetime
@@ -150,6 +176,10 @@ class ExportOut(Schema):
     decoded_takes: int = Field(description="Takes this export had to decode (others were reused as they were).")
     cues: list[tuple[float, float, str]] = Field(description="[start, end, text] of each line, in seconds.")
     error_message: str | None
+    differing_lines: list[int] = Field(
+        description="Numbers of the lines whose chosen take still differs from its text when heard back: "
+        "the export uses them as they are."
+    )
     created_at: datetime
     finished_at: datetime | None
     links: ExportLinks
@@ -207,12 +237,30 @@ def _take_out(request, take, line):
         if take.loudness_lufs is not None and math.isfinite(take.loudness_lufs)
         else None,
         "error_message": take.error_message or None,
+        "sent_text": take.sent_text or None,
+        "auto_retry": take.auto_retry,
+        "check": _check_out(take),
         "created_at": take.created_at,
         "finished_at": take.finished_at,
         "links": {
             "url": _absolute(request, "get_take", take.uuid),
             "audio": _absolute(request, "take_audio", take.uuid) if take.audio else None,
         },
+    }
+
+
+def _check_out(take):
+    if not take.check_status:
+        return None
+    return {
+        "status": take.check_status,
+        "status_label": str(take.get_check_status_display()),
+        "transcript": take.transcript,
+        "error_rate": take.error_rate,
+        "cer": take.cer,
+        "wer": take.wer,
+        "spans": take.spans,
+        "error_message": take.check_error or None,
     }
 
 
@@ -232,6 +280,7 @@ def _line_out(request, line):
         "cue_end": line.cue_end,
         "locked": line.locked,
         "state": state,
+        "check": line.check_state()[0],
         "chosen_take": chosen or None,
         "takes": [_take_out(request, take, line) for take in line.takes.all()],
     }
@@ -247,6 +296,7 @@ def _project_out(request, project):
         "speed": project.speed,
         "volume": project.volume,
         "loudness_target": project.loudness_target,
+        "check_speech": project.check_speech,
         "format": project.source_format,
         "speakers": project.speakers,
         "created_at": project.created_at,
@@ -274,6 +324,7 @@ def _export_out(request, export):
         "decoded_takes": export.decoded_takes,
         "cues": [tuple(cue) for cue in export.cues],
         "error_message": export.error_message or None,
+        "differing_lines": studio.differing_lines(export.project.ordered_lines()),
         "created_at": export.created_at,
         "finished_at": export.finished_at,
         "links": {
@@ -438,6 +489,20 @@ def choose_take(request, uuid: UUID):
         raise ApiError(409, "take_not_ready", _("Only a ready take can be chosen."))
     take.line.choose(take)
     return _line_out(request, take.line)
+
+
+@router.post(
+    "/studio/takes/{uuid}/accept",
+    response={200: LineOut, **_errors(401, 404, 409)},
+    summary="Accept a take that differs from its text",
+    description="The take counts as checked and becomes the line's chosen take (chosen by you: checks leave it).",
+)
+def accept_take(request, uuid: UUID):
+    take = _found(studio.take_for, request.auth, uuid)
+    if take.status != Take.Status.READY or take.check_status != Take.Check.DIFFERS:
+        raise ApiError(409, "take_not_differing", _("Only a take that differs from its text can be accepted."))
+    take.accept()
+    return _line_out(request, Line.objects.select_related("project", "clone").get(pk=take.line_id))
 
 
 @router.delete("/studio/takes/{uuid}", response={204: None, **_errors(401, 404)}, summary="Delete a take")

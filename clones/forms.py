@@ -190,8 +190,17 @@ class SpeechForm(forms.ModelForm):
 
     class Meta:
         model = Utterance
-        fields = ["text", "speed", "volume"]
-        labels = {"text": _("Text"), "speed": _("Speed"), "volume": _("Volume")}
+        fields = ["text", "speed", "volume", "check_requested"]
+        labels = {
+            "text": _("Text"),
+            "speed": _("Speed"),
+            "volume": _("Volume"),
+            "check_requested": _("Hear it back and check it"),
+        }
+        help_texts = {
+            "check_requested": _("Speech recognition compares what was said with your text (charged as seconds of "
+                                 "speech checked).")
+        }  # fmt: skip
         widgets = {
             "text": forms.Textarea(attrs={"rows": 4, "maxlength": settings.SPEECH_MAX_TEXT_CHARS}),
             "speed": forms.NumberInput(attrs={"min": 0.5, "max": 2, "step": 0.1}),

@@ -526,6 +526,16 @@ class Utterance(models.Model):
     )
     system_voice = models.CharField(_("system voice"), max_length=20, choices=SYSTEM_VOICES, blank=True)
     text = models.TextField(_("text"))
+    # The text as sent to the provider, after the owner's pronunciation rules (checks.models).
+    sent_text = models.TextField(_("text sent"), blank=True)
+    # Heard back and compared with the text once spoken, when asked for (checks/): one recognition, charged.
+    check_requested = models.BooleanField(_("hear it back and check it"), default=False)
+    check_status = models.CharField(_("check"), max_length=10, blank=True)  # as studio.models.Take.Check
+    transcript = models.TextField(_("heard"), blank=True)
+    error_rate = models.FloatField(_("error rate"), null=True, blank=True)
+    check_diff = models.JSONField(_("comparison"), default=list, blank=True)
+    check_error = models.TextField(_("check error"), blank=True)
+    check_lease_expires_at = models.DateTimeField(_("check lease expires"), null=True, blank=True, editable=False)
     speed = models.FloatField(_("speed"), default=1.0)
     volume = models.FloatField(_("volume"), default=1.0)
     audio = models.FileField(_("audio"), upload_to=utterance_upload_to, blank=True)
@@ -596,6 +606,26 @@ class Utterance(models.Model):
         if taken:
             self.refresh_from_db()
         return bool(taken)
+
+    def check_state(self):
+        """(state, label) of the check, as a studio line shows it: checked, differs, checking, unchecked."""
+        if self.check_status == "passed":
+            return "checked", gettext("Checked")
+        if self.check_status == "differs":
+            return "differs", gettext("Differs")
+        if self.check_status in ("pending", "checking"):
+            return "checking", gettext("Checking")
+        return "unchecked", gettext("Unchecked")
+
+    def compared(self):
+        """The expected and the heard text in pieces, the differing ones marked (checks.compare.sides)."""
+        from checks.compare import sides  # a pure function of the stored comparison
+
+        return dict(zip(("expected", "heard"), sides(self.check_diff), strict=True))
+
+    @property
+    def error_percent(self):
+        return floatformat((self.error_rate or 0) * 100, 1)
 
     def mark_ready(self, duration, parts):
         self.duration, self.parts = duration, parts

@@ -15,6 +15,7 @@ import logging
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -24,10 +25,11 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import meter_current_call
+from checks.models import spoken_form
 from clones import bigmodel, watermark
 from clones.audio import AudioError, decode_mono, peaks, sniff_format
 from clones.models import Clone
-from clones.provider_slots import provider_slot
+from clones.provider_slots import RECOGNITION, provider_slot
 from clones.speech_join import join_parts
 from clones.text import split_text
 
@@ -42,6 +44,16 @@ def provider_client():
 
     return bigmodel.BigModelClient.from_settings(
         limiter=provider_slot, before_paid_call=meter_current_call, on_call=observe_provider_call
+    )
+
+
+def recognizer_client():
+    """A client for speech recognition (the checks): its calls hold the recognizer's own slots, as the
+    provider limits calls in flight per model."""
+    from metrics.instruments import observe_provider_call
+
+    return bigmodel.BigModelClient.from_settings(
+        limiter=partial(provider_slot, RECOGNITION), before_paid_call=meter_current_call, on_call=observe_provider_call
     )
 
 
@@ -213,7 +225,9 @@ def synthesize(utterance, client):
     that dies mid-speech leaves the parts it was paid for, and the next attempt does not pay for them
     again), and the parts are joined on disk (clones.speech_join): a long text is never in memory whole.
     """
-    texts = split_text(utterance.text, bigmodel.SPEECH_MAX_CHARS)
+    # The owner's pronunciation rules rewrite the text before it is sent; the utterance keeps what was sent.
+    utterance.sent_text = spoken_form(utterance.text, utterance.owner, utterance.clone)
+    texts = split_text(utterance.sent_text, bigmodel.SPEECH_MAX_CHARS)
     workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
     with tempfile.TemporaryDirectory(prefix="voiceclone-speech-") as folder:
         with ThreadPoolExecutor(max_workers=workers) as pool:

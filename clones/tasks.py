@@ -11,7 +11,7 @@ import logging
 import random
 from functools import partial
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -139,6 +139,10 @@ def synthesize_utterance(self, utterance_id):
             billing(utterance.owner_id, f"utterance:{utterance.pk}"),
         ):
             pipeline.synthesize(utterance, client)
+        if utterance.check_requested:
+            # By name: the checks app's tasks import this module.
+            Utterance.objects.filter(pk=utterance.pk).update(check_status="pending")
+            current_app.send_task("checks.tasks.check_utterance", args=[utterance.pk], queue="checks")
     except bigmodel.TransientError as exc:
         if self.request.retries >= settings.CLONE_MAX_RETRIES:
             pipeline.fail_utterance(utterance, exc)

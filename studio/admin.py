@@ -24,8 +24,9 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Take)
 class TakeAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "line", "status", "voice_label", "duration", "provider_calls", "attempts", "created_at"]
-    list_filter = ["status", "created_at"]
+    list_display = ["__str__", "line", "status", "check_status", "error_rate", "voice_label", "duration",
+                    "provider_calls", "check_calls", "attempts", "created_at"]  # fmt: skip
+    list_filter = ["status", "check_status", "created_at"]
     list_select_related = ["line__project"]
     search_fields = ["text", "uuid", "line__project__title", "line__project__owner__username"]
     readonly_fields = [f.name for f in Take._meta.fields]

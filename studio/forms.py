@@ -208,14 +208,21 @@ class ProjectSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["title", "speed", "volume", "loudness_target"]
+        fields = ["title", "speed", "volume", "loudness_target", "check_speech"]
         labels = {
+            "check_speech": _("Check every take"),
             "title": _("Title"),
             "speed": _("Speed"),
             "volume": _("Volume"),
             "loudness_target": _("Loudness of the export (LUFS)"),
         }
-        help_texts = {"loudness_target": _("Every line is matched to this level; -16 suits most listening.")}
+        help_texts = {
+            "loudness_target": _("Every line is matched to this level; -16 suits most listening."),
+            "check_speech": _(
+                "Each take is heard back by speech recognition and compared with its text; a take that differs "
+                "is made again. Each check and each new take counts toward your daily limits."
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

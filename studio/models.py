@@ -96,6 +96,8 @@ class Project(VoiceChoice):
     volume = models.FloatField(_("volume"), default=1.0)
     loudness_target = models.FloatField(_("loudness target (LUFS)"), default=DEFAULT_LOUDNESS)
     source_format = models.CharField(_("script format"), max_length=10, choices=Format, default=Format.PLAIN)
+    # Every take is heard back and compared with its text, and a take that differs is made again (checks/).
+    check_speech = models.BooleanField(_("check every take"), default=True)
     # The speaker names the script used and the voice key each was given ("" for the project's voice).
     speakers = models.JSONField(_("speakers"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -157,6 +159,8 @@ class Line(VoiceChoice):
     chosen_take = models.ForeignKey(
         "Take", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("chosen take")
     )
+    # The owner chose the take by hand: checks no longer change the choice until a new take is asked for.
+    chosen_by_owner = models.BooleanField(_("chosen by the owner"), default=False)
 
     class Meta:
         ordering = ["position", "pk"]
@@ -222,9 +226,10 @@ class Line(VoiceChoice):
         self.save()
         return changed
 
-    def new_take(self):
+    def new_take(self, auto_retry=0):
         """A queued take of what the line says now (studio.tasks.queue_take sends it to a worker)."""
         return Take.objects.create(
+            auto_retry=auto_retry,
             line=self,
             text=self.text,
             voice=self.provider_voice(),
@@ -235,8 +240,39 @@ class Line(VoiceChoice):
         )
 
     def choose(self, take):
-        self.chosen_take = take
-        self.save(update_fields=["chosen_take"])
+        """The owner's choice: it stands until the owner asks for a new take."""
+        self.chosen_take, self.chosen_by_owner = take, True
+        self.save(update_fields=["chosen_take", "chosen_by_owner"])
+
+    def choose_best(self):
+        """Unless the owner chose by hand, choose the best ready take of the line as it reads now: one
+        that passed its check (or was accepted), else the lowest error rate, the newest among equals."""
+        if self.chosen_by_owner:
+            return
+        ready = [t for t in self.takes.filter(status=Take.Status.READY, revision=self.revision)]
+        if not ready:
+            return
+
+        def rank(take):
+            good = take.check_status in (Take.Check.PASSED, Take.Check.ACCEPTED)
+            rate = take.error_rate if take.error_rate is not None else 2.0
+            return (not good, rate, -take.pk)
+
+        best = min(ready, key=rank)
+        Line.objects.filter(pk=self.pk, revision=self.revision, chosen_by_owner=False).update(chosen_take=best)
+
+    def check_state(self):
+        """(state, label) of the chosen take's check: "checked", "differs", "checking" or "unchecked"."""
+        take = self.chosen_take if self.has_fresh_choice else None
+        if take is None or not take.check_status or take.check_status == Take.Check.FAILED:
+            return "unchecked", gettext("Unchecked")
+        if take.check_status in (Take.Check.PENDING, Take.Check.CHECKING):
+            return "checking", gettext("Checking")
+        if take.check_status == Take.Check.DIFFERS:
+            return "differs", gettext("Differs")
+        if take.check_status == Take.Check.ACCEPTED:
+            return "checked", gettext("Accepted")
+        return "checked", gettext("Checked")
 
 
 class TakeQuerySet(models.QuerySet):
@@ -266,7 +302,16 @@ class Take(models.Model):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
+    class Check(models.TextChoices):
+        PENDING = "pending", _("To check")
+        CHECKING = "checking", _("Checking")
+        PASSED = "passed", _("Checked")
+        DIFFERS = "differs", _("Differs")
+        ACCEPTED = "accepted", _("Accepted anyway")
+        FAILED = "failed", _("Not checked")
+
     PENDING = (Status.QUEUED, Status.SPEAKING)
+    CHECK_PENDING = (Check.PENDING, Check.CHECKING)
 
     uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="takes", verbose_name=_("line"))
@@ -286,6 +331,22 @@ class Take(models.Model):
     normalized = models.FileField(_("normalized audio"), upload_to=take_upload_to, blank=True, editable=False)
     normalized_target = models.FloatField(_("normalized to (LUFS)"), null=True, blank=True, editable=False)
     provider_calls = models.PositiveSmallIntegerField(_("provider calls"), default=0)
+    # The text as sent to the provider, after the owner's pronunciation rules ("" until it is spoken).
+    sent_text = models.TextField(_("text sent"), blank=True)
+    # 0 for a take someone asked for; n for the n-th made again because the one before it differed.
+    auto_retry = models.PositiveSmallIntegerField(_("automatic retry"), default=0)
+    # The check (checks/): what the recognizer heard and how far it is from the text.
+    check_status = models.CharField(_("check"), max_length=10, choices=Check, blank=True)
+    transcript = models.TextField(_("heard"), blank=True)
+    error_rate = models.FloatField(_("error rate"), null=True, blank=True)
+    cer = models.FloatField(_("character error rate"), null=True, blank=True)
+    wer = models.FloatField(_("word error rate"), null=True, blank=True)
+    # [{"op", "expected", "heard"}, ...]: the alignment of the normalized texts (checks.compare).
+    check_diff = models.JSONField(_("comparison"), default=list, blank=True)
+    check_calls = models.PositiveSmallIntegerField(_("check calls"), default=0)
+    check_error = models.TextField(_("check error"), blank=True)
+    check_attempts = models.PositiveSmallIntegerField(_("check attempts"), default=0)
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
     error_code = models.CharField(_("error code"), max_length=32, blank=True)
     error_message = models.TextField(_("error message"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -344,6 +405,56 @@ class Take(models.Model):
 
     def release(self):
         Take.objects.filter(pk=self.pk).update(lease_expires_at=None)
+
+    @property
+    def spans(self):
+        return [chunk for chunk in self.check_diff if chunk["op"] != "equal"]
+
+    def compared(self):
+        """The expected and the heard text in pieces, the differing ones marked (checks.compare.sides)."""
+        from checks.compare import sides  # a pure function; the checks app imports these models
+
+        return dict(zip(("expected", "heard"), sides(self.check_diff), strict=True))
+
+    @property
+    def error_percent(self):
+        return floatformat((self.error_rate or 0) * 100, 1)
+
+    def claim_check(self):
+        """Take the lease for checking; False if the check is done or another worker holds it."""
+        now = timezone.now()
+        taken = (
+            Take.objects.filter(pk=self.pk, status=self.Status.READY, check_status__in=self.CHECK_PENDING)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .update(
+                check_status=self.Check.CHECKING,
+                check_attempts=F("check_attempts") + 1,
+                lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
+                updated_at=now,
+            )
+        )
+        if taken:
+            self.refresh_from_db()
+        return bool(taken)
+
+    def record_check(self, comparison):
+        """Save what was heard; the take passes if its error rate is within CHECK_MAX_ERROR_RATE."""
+        passed = comparison.error_rate <= settings.CHECK_MAX_ERROR_RATE
+        self.check_status = self.Check.PASSED if passed else self.Check.DIFFERS
+        self.transcript, self.error_rate = comparison.heard, comparison.error_rate
+        self.cer, self.wer, self.check_diff = comparison.cer, comparison.wer, comparison.diff
+        self.checked_at, self.lease_expires_at, self.check_error = timezone.now(), None, ""
+        self.save()
+
+    def check_failed(self, message):
+        self.check_status, self.check_error, self.lease_expires_at = self.Check.FAILED, message, None
+        self.save(update_fields=["check_status", "check_error", "lease_expires_at", "updated_at"])
+
+    def accept(self):
+        """The owner keeps this take although it differs: it counts as checked, and is chosen."""
+        self.check_status = self.Check.ACCEPTED
+        self.save(update_fields=["check_status", "updated_at"])
+        self.line.choose(self)
 
     def requeue(self, error):
         self.status = self.Status.QUEUED

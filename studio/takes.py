@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Usage, charge
+from checks.models import spoken_form
 from studio import mastering
 from studio.models import Line, Take
 from studio.script import segments
@@ -33,8 +34,10 @@ def speak(take, client):
     """Synthesize the take, store it, and make it the line's chosen take. Provider errors propagate."""
     check_voice(take)
     owner = take.line.project.owner
+    # The owner's pronunciation rules rewrite the text before it is sent; the take keeps what was sent.
+    take.sent_text = spoken_form(take.text, owner, take.line.voice_clone())
     pieces = []
-    for kind, value in segments(take.text):
+    for kind, value in segments(take.sent_text):
         if kind == "pause":
             pieces.append(np.zeros(round(value * mastering.RATE), dtype=np.int16))
             continue
@@ -61,8 +64,13 @@ def speak(take, client):
     take.duration = round(len(samples) / mastering.RATE, 3)
     take.status, take.finished_at, take.lease_expires_at = Take.Status.READY, timezone.now(), None
     take.error_code = take.error_message = ""
+    if take.line.project.check_speech:
+        # Marked in the same save that makes it ready, so the take is never seen ready and not yet checked.
+        take.check_status = Take.Check.PENDING
     with transaction.atomic():
         take.save()
         # The newest take is the one the owner asked for last: it becomes the chosen one (the owner
         # can choose an older one again), unless the line changed meanwhile and this take is stale.
-        Line.objects.filter(pk=take.line_id, revision=take.revision).update(chosen_take=take)
+        # A take made again because the one before differed is chosen by its check instead.
+        if not take.auto_retry:
+            Line.objects.filter(pk=take.line_id, revision=take.revision).update(chosen_take=take, chosen_by_owner=False)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import QuotaExceeded, billing
+from checks import tasks as checks
 from clones import bigmodel, pipeline
 from clones.tasks import retry_delay
 from studio import takes
@@ -31,9 +32,9 @@ logger = logging.getLogger(__name__)
 # -- putting work in line --------------------------------------------------------------------------
 
 
-def queue_take(line):
+def queue_take(line, auto_retry=0):
     """A new take of the line, sent to a worker once the transaction commits."""
-    take = line.new_take()
+    take = line.new_take(auto_retry=auto_retry)
     transaction.on_commit(partial(generate_take.delay, take.pk))
     return take
 
@@ -71,6 +72,8 @@ def generate_take(self, take_id):
             bigmodel.log_context(take=take.pk),
         ):
             takes.speak(take, client)
+        if take.check_status == Take.Check.PENDING:
+            checks.queue_check(take)  # heard back at once, while other lines are still being spoken
         return
     except bigmodel.TransientError as exc:
         error = exc

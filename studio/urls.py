@@ -19,6 +19,7 @@ urlpatterns = [
     path("<uuid:uuid>/lines/<int:pk>/regenerate/", views.regenerate_line, name="regenerate_line"),
     path("<uuid:uuid>/lines/<int:pk>/lock/", views.lock_line, name="lock_line"),
     path("takes/<uuid:uuid>/choose/", views.choose_take, name="choose_take"),
+    path("takes/<uuid:uuid>/accept/", views.accept_take, name="accept_take"),
     path("takes/<uuid:uuid>/delete/", views.delete_take, name="delete_take"),
     path("takes/<uuid:uuid>/audio/", views.take_audio, name="take_audio"),
     path("exports/<uuid:uuid>/status/", views.export_status, name="export_status"),

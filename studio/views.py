@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -76,9 +76,20 @@ def _project_context(request, project, **extra):
         "export_form": ExportForm(project=project),
         "exports": exports,
         "latest_export": exports[0] if exports else None,
-        "pending": any(take.status in Take.PENDING for line in lines for take in line.takes.all()),
+        "pending": any(_line_busy(line) for line in lines),
+        "differing_lines": differing_lines(lines),
         **extra,
     }
+
+
+def _line_busy(line):
+    """A take of the line is being made or heard back (prefetched takes)."""
+    return any(take.status in Take.PENDING or take.check_status in Take.CHECK_PENDING for take in line.takes.all())
+
+
+def differing_lines(lines):
+    """The numbers of the lines whose chosen take still differs from its text when heard back."""
+    return [line.number for line in lines if line.check_state()[0] == "differs"]
 
 
 @login_required
@@ -98,7 +109,9 @@ def project_status(request, uuid):
     project = project_for(request.user, uuid)
     now = timezone.now()
     lines = project.ordered_lines()
-    pending = Take.objects.filter(line__project=project, status__in=Take.PENDING).exists()
+    # Followed while a take is being made or heard back (a check may still make the line again).
+    busy = Q(status__in=Take.PENDING) | Q(check_status__in=Take.CHECK_PENDING)
+    pending = Take.objects.filter(line__project=project).filter(busy).exists()
     since = parse_datetime(request.GET.get("since", "") or "")
     if since is not None:
         # A second of overlap: a take saved while the previous answer was being made is not missed.
@@ -111,8 +124,10 @@ def project_status(request, uuid):
                 "id": line.pk,
                 "state": state,
                 "label": str(label),
-                "finished": state not in Take.PENDING,
+                "check": line.check_state()[0],
+                "finished": not _line_busy(line),
                 "takes_html": render_to_string("studio/_takes.html", {"line": line}, request=request),
+                "check_html": render_to_string("studio/_line_check.html", {"line": line}, request=request),
             }
         )
     return JsonResponse(
@@ -210,6 +225,17 @@ def choose_take(request, uuid):
 
 @login_required
 @require_POST
+def accept_take(request, uuid):
+    """Keep a take that differs from its text when heard back: it counts as checked, and is chosen."""
+    take = take_for(request.user, uuid)
+    if take.status != Take.Status.READY or take.check_status != Take.Check.DIFFERS:
+        raise Http404
+    take.accept()
+    return redirect(f"{take.line.project.get_absolute_url()}#line-{take.line_id}")
+
+
+@login_required
+@require_POST
 def delete_take(request, uuid):
     take = take_for(request.user, uuid)
     line = take.line
@@ -242,6 +268,13 @@ def export(request, uuid):
     if form.is_valid():
         with transaction.atomic():
             tasks.enqueue_export(form.save())
+        differing = differing_lines(project.ordered_lines())
+        if differing:
+            messages.warning(
+                request,
+                _("These lines still differ from their text when heard back: %(lines)s.")
+                % {"lines": ", ".join(map(str, differing))},
+            )
         return redirect(f"{project.get_absolute_url()}#export")
     return render(request, "studio/project.html", _project_context(request, project, export_form=form), status=400)
 

@@ -103,6 +103,7 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("GET", "/api/v1/studio/takes/{uuid}"),
         ("DELETE", "/api/v1/studio/takes/{uuid}"),
         ("POST", "/api/v1/studio/takes/{uuid}/choose"),
+        ("POST", "/api/v1/studio/takes/{uuid}/accept"),
         ("GET", "/api/v1/studio/takes/{uuid}/audio"),
         ("GET", "/api/v1/studio/exports/{uuid}"),
         ("GET", "/api/v1/studio/exports/{uuid}/audio"),
@@ -113,6 +114,11 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("DELETE", "/api/v1/webhooks/{pk}"),
         ("GET", "/api/v1/webhooks/{pk}/deliveries"),
         ("POST", "/api/v1/webhooks/{pk}/test"),
+        # The pronunciation dictionary (tests/test_checks_api.py).
+        ("GET", "/api/v1/dictionary/rules"),
+        ("POST", "/api/v1/dictionary/rules"),
+        ("GET", "/api/v1/dictionary/rules/{rule_id}"),
+        ("DELETE", "/api/v1/dictionary/rules/{rule_id}"),
     }
 
 

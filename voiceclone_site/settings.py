@@ -14,6 +14,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "lab",
     "transcripts",
     "studio",
+    "checks",
     "accounts",
     "webhooks",
     "metrics",
@@ -288,10 +290,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Checks have a queue of their own, which every worker also consumes (first, on Redis): a take's check
+# starts while other lines are still waiting to be spoken, not after all of them.
+CELERY_TASK_QUEUES = (Queue("checks"), Queue("celery"))
+CELERY_TASK_ROUTES = {"checks.tasks.check_take": {"queue": "checks"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged task goes back to the queue after this long: longer than the slowest task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # A free worker thread takes a waiting check before more speech (CELERY_TASK_QUEUES lists "checks"
+        # first): a take is heard back soon after it is made, not after every line is spoken.
+        "queue_order_strategy": "priority",
+    }
 # How long the provider's list of system voices is kept before the beat task fetches it again.
 SYSTEM_VOICES_REFRESH = env.float("SYSTEM_VOICES_REFRESH", default=6 * 3600.0)
 # Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work). Every
@@ -302,6 +313,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": SWEEP_INTERVAL},
     "sweep-stuck-takes": {"task": "studio.tasks.sweep_stuck_takes", "schedule": SWEEP_INTERVAL},
     "sweep-abandoned-transcriptions": {"task": "transcripts.tasks.sweep_abandoned", "schedule": SWEEP_INTERVAL},
+    "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": SWEEP_INTERVAL},
     "refresh-system-voices": {"task": "clones.tasks.refresh_system_voices", "schedule": SYSTEM_VOICES_REFRESH},
 }
 CELERY_BEAT_SCHEDULE["send-due-webhooks"] = {"task": "webhooks.tasks.send_due_webhooks", "schedule": 30.0}
@@ -359,6 +371,8 @@ CLONE_LEASE_SECONDS = WORK_LEASE_SECONDS
 # Cost control: what one user may spend at the provider in 24 hours (staff can override per user).
 QUOTA_CLONES_PER_DAY = env.int("QUOTA_CLONES_PER_DAY", default=10)
 QUOTA_SPEECH_CHARS_PER_DAY = env.int("QUOTA_SPEECH_CHARS_PER_DAY", default=100_000)
+# Seconds of speech heard back by the recognizer to check takes (checks/): ten hours a day.
+QUOTA_CHECK_SECONDS_PER_DAY = env.int("QUOTA_CHECK_SECONDS_PER_DAY", default=36_000)
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=6)
 # Transcript help: recognitions per user a day, and how many of one user's may wait or run at once.
 QUOTA_TRANSCRIPTIONS_PER_DAY = env.int("QUOTA_TRANSCRIPTIONS_PER_DAY", default=30)
@@ -402,3 +416,13 @@ if SENTRY_DSN:
     from voiceclone_site.error_reports import init as _init_error_reports
 
     _init_error_reports(SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))
+# Checking speech (checks/): every take is heard back by the provider's recognizer and compared with its
+# text. A take whose error rate (CER for Chinese, WER for English, after normalizing both) is over
+# CHECK_MAX_ERROR_RATE "differs" and is made again, up to CHECK_MAX_RETRIES more takes. The sandbox
+# hears its own correct speech at exactly 0.0, and one word wrong in a 50-token line is 0.02: 0.01
+# catches a single slip in lines of up to 100 words or characters (README: "Checked speech").
+CHECK_MAX_ERROR_RATE = env.float("CHECK_MAX_ERROR_RATE", default=0.01)
+CHECK_MAX_RETRIES = env.int("CHECK_MAX_RETRIES", default=2)
+# The recognizer takes at most 30 s of audio: longer takes are heard in pieces cut at a quiet moment.
+CHECK_PIECE_SECONDS = env.float("CHECK_PIECE_SECONDS", default=28.0)
+BIGMODEL_ASR_MODEL = env.str("BIGMODEL_ASR_MODEL", default="glm-asr-2512")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("lab/", include("lab.urls")),
     path("transcripts/", include("transcripts.urls")),
     path("studio/", include("studio.urls")),
+    path("dictionary/", include("checks.urls")),
     path("", include("clones.urls")),
 ]
 

@@ -27,6 +27,11 @@
         var badge = item.querySelector(".line-state");
         badge.textContent = line.label;
         badge.className = "badge line-state state-" + line.state;
+        var check = item.querySelector(".line-check");
+        if (check && check.dataset.html !== line.check_html) {
+          check.innerHTML = line.check_html;  // rendered and escaped by the server
+          check.dataset.html = line.check_html;
+        }
         var takes = item.querySelector(".line-takes");
         if (takes.dataset.html !== line.takes_html) {
           takes.innerHTML = line.takes_html;  // rendered and escaped by the server
