@@ -143,6 +143,11 @@ class SpeechIn(Schema):
     text: str = Field(None, description="What to say.", json_schema_extra={"maxLength": settings.SPEECH_MAX_TEXT_CHARS})
     speed: float = Field(1.0, json_schema_extra={"minimum": 0.5, "maximum": 2})
     volume: float = Field(1.0, json_schema_extra={"exclusiveMinimum": 0, "maximum": 10})
+    stream: bool = Field(
+        False,
+        description="Answer with the audio as it is made (a WAV of unknown length, sent in chunks) instead "
+        "of queuing it; the utterance is stored as well, its id in the `X-Utterance` header.",
+    )
 
     model_config = {"json_schema_extra": _text_required}
 

@@ -18,7 +18,7 @@ from api.auth import TokenAuth
 from api.errors import ApiError, form_invalid, install_handlers, not_found
 from api.parser import StrictJSONParser
 from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
-from clones import tasks
+from clones import streaming, tasks
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, SpeechForm
 from clones.intake import advice_messages
@@ -207,10 +207,35 @@ def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse
             "clone_not_ready",
             _("This clone cannot speak yet: it is “%(status)s”.") % {"status": clone.get_status_display()},
         )
-    form = SpeechForm(payload.dict(), owner=request.auth, clone=clone)
+    form = SpeechForm(payload.dict(exclude={"stream"}), owner=request.auth, clone=clone)
     if not form.is_valid():
         raise form_invalid(form)
+    if payload.stream:
+        return _stream(request, form)
     return _created(request, response, submit_speech(form), "get_utterance", _utterance_out)
+
+
+def _stream(request, form):
+    """Speech as it is made; every refusal before the first audio is the usual JSON error."""
+    try:
+        stream = streaming.open_stream(form)
+    except streaming.StreamsBusy:
+        raise ApiError(
+            503,
+            "streams_busy",
+            _("Too many streams are playing right now. Try again in a moment, or leave out “stream” to queue it."),
+            headers={"Retry-After": "5"},
+        ) from None
+    except streaming.StreamFailed as exc:
+        location = {"Location": _absolute(request, "get_utterance", exc.utterance.uuid)}
+        if exc.queued:
+            message = _("The voice service could not stream just now: your speech was queued instead.")
+            raise ApiError(503, "stream_unavailable", message, headers=location) from None
+        message = _("The voice service refused this speech: %(reason)s") % {"reason": exc.error.message}
+        raise ApiError(502, "provider_refused", message, headers=location) from None
+    response = streaming.streaming_response(stream, "wav")
+    response["Location"] = _absolute(request, "get_utterance", stream.utterance.uuid)
+    return response
 
 
 # -- utterances --------------------------------------------------------------------------

@@ -541,6 +541,31 @@ class Utterance(models.Model):
         self.error_code = self.error_message = ""
         self.save()
 
+    def finish_stream(self, duration, parts):
+        """Store a streamed take as ready, unless the stream lost the row meanwhile (the sweep queued it
+        again after STUCK_AFTER_SECONDS, so a worker now owns it). Returns whether it was stored."""
+        self.duration, self.parts = duration, parts
+        stored = Utterance.objects.filter(pk=self.pk, status=self.Status.SPEAKING, attempts=self.attempts).update(
+            audio=self.audio.name,
+            duration=duration,
+            parts=parts,
+            status=self.Status.READY,
+            finished_at=timezone.now(),
+            error_code="",
+            error_message="",
+        )
+        if stored:
+            self.refresh_from_db()
+        return bool(stored)
+
+    def hand_to_queue(self, error):
+        """A broken stream's row, queued for a worker to speak whole; False if it is not ours any more."""
+        return bool(
+            Utterance.objects.filter(pk=self.pk, status=self.Status.SPEAKING, attempts=self.attempts).update(
+                status=self.Status.QUEUED, error_code=getattr(error, "code", None) or "", error_message=str(error)
+            )
+        )
+
     def requeue(self, error):
         self.status = self.Status.QUEUED
         self.error_code, self.error_message = error.code or "", error.message

@@ -34,6 +34,15 @@ def enqueue_utterance(utterance):
     transaction.on_commit(partial(synthesize_utterance.delay, utterance.pk))
 
 
+def finish_broken_stream(utterance, error):
+    """A streamed utterance that broke (clones.streaming) is spoken whole by a worker and stored as any
+    other, without a second charge; one the provider refused for good fails at once instead."""
+    if isinstance(error, bigmodel.PermanentError):
+        pipeline.fail_utterance(utterance, error)
+    elif utterance.hand_to_queue(error):
+        enqueue_utterance(utterance)
+
+
 def retry_clone(clone, *changed_fields):
     """Send the clone through the pipeline again; steps that have their result are skipped."""
     clone.reset_for_retry(*changed_fields)
