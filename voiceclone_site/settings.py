@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "clones",
     "accounts",
+    "openai_compat",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
     "ninja",

@@ -9,5 +9,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),
+    path("v1/", include("openai_compat.urls")),
     path("", include("clones.urls")),
 ]
