@@ -448,6 +448,12 @@ SYSTEM_VOICES = [
 
 
 class UtteranceQuerySet(models.QuerySet):
+    def stuck(self, cutoff):
+        """Queued or being spoken since before `cutoff`, with no sign of life since either."""
+        return self.filter(status__in=["queued", "speaking"], created_at__lt=cutoff).filter(
+            Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=cutoff)
+        )
+
     def visible_to(self, user):
         """An utterance is its owner's (and staff's) alone, whoever's voice it is spoken in."""
         if user.is_staff:
@@ -488,6 +494,9 @@ class Utterance(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Set now and then by a stream being played from the web process (clones.streaming), so the sweep
+    # leaves a long stream alone while it is alive.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
 
     objects = UtteranceQuerySet.as_manager()
 
@@ -557,6 +566,14 @@ class Utterance(models.Model):
         if stored:
             self.refresh_from_db()
         return bool(stored)
+
+    def beat(self):
+        """A stream's sign of life; False once the row is no longer this stream's."""
+        return bool(
+            Utterance.objects.filter(pk=self.pk, status=self.Status.SPEAKING, attempts=self.attempts).update(
+                heartbeat_at=timezone.now()
+            )
+        )
 
     def hand_to_queue(self, error):
         """A broken stream's row, queued for a worker to speak whole; False if it is not ours any more."""

@@ -14,11 +14,13 @@ is streamed as it comes while the next parts (up to SPEECH_PARALLEL_PARTS at onc
 made into memory, and each is played when its turn comes, after the same short pause the stored WAV has.
 """
 
+import contextlib
 import contextvars
 import logging
 import queue
 import struct
 import threading
+import time
 
 import av
 import numpy as np
@@ -27,14 +29,18 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.http import StreamingHttpResponse
 
-from clones import bigmodel, pipeline, tasks
+from clones import bigmodel, tasks
 from clones.audio import SPEECH_RATE, wav_bytes
+from clones.provider_slots import provider_slot, renew
 from clones.submissions import start_speech_stream
 from clones.text import split_text
 
 logger = logging.getLogger(__name__)
 
 _END = object()
+# How often a stream renews its provider slots' leases and shows the sweep it is alive: well inside
+# both the slot's lease and STUCK_AFTER_SECONDS.
+RENEW_SECONDS = 20
 
 
 class StreamsBusy(Exception):
@@ -62,9 +68,8 @@ class SpeechStream:
     error; iterating yields the audio; the last step stores the take, or hands a broken one to the queue.
     """
 
-    def __init__(self, utterance, client_factory=pipeline.provider_client):
+    def __init__(self, utterance):
         self.utterance = utterance
-        self.client_factory = client_factory
         self.texts = split_text(utterance.text, bigmodel.SPEECH_MAX_CHARS)
         self.parts = [queue.Queue() for _ in self.texts]
         self.cancelled = threading.Event()
@@ -74,6 +79,7 @@ class SpeechStream:
         self.first = None
         self.finished = False
         self.closed = False
+        self.beaten = time.monotonic()
 
     @property
     def part_count(self):
@@ -92,8 +98,20 @@ class SpeechStream:
 
     def _make(self, index):
         out = self.parts[index]
+        held = {}
+
+        @contextlib.contextmanager
+        def slot():
+            # The global cap's slot, remembered so that a long stream can renew its lease below.
+            with provider_slot() as number:
+                held["number"] = number
+                yield
+
         try:
-            with bigmodel.log_context(utterance=self.utterance.pk, part=index + 1), self.client_factory() as client:
+            with (
+                bigmodel.log_context(utterance=self.utterance.pk, part=index + 1),
+                bigmodel.BigModelClient.from_settings(limiter=slot) as client,
+            ):
                 chunks = client.speech_stream(
                     input=self.texts[index],
                     voice=self.utterance.voice,
@@ -101,6 +119,7 @@ class SpeechStream:
                     speed=self.utterance.speed,
                     volume=self.utterance.volume,
                 )
+                renewed = time.monotonic()
                 try:
                     for chunk in chunks:
                         if self.cancelled.is_set():
@@ -108,6 +127,9 @@ class SpeechStream:
                         if chunk.sample_rate != SPEECH_RATE:
                             raise bigmodel.BadResponse(f"BigModel streamed speech at {chunk.sample_rate} Hz")
                         out.put(chunk.pcm)
+                        if held.get("number") and time.monotonic() - renewed > RENEW_SECONDS:
+                            renew(held["number"])
+                            renewed = time.monotonic()
                 finally:
                     chunks.close()  # closes the provider's connection if we stopped early
             out.put(_END)
@@ -157,6 +179,9 @@ class SpeechStream:
                         return
                     self.pcm.append(item)
                     yield item
+                    if time.monotonic() - self.beaten > RENEW_SECONDS:
+                        self.utterance.beat()
+                        self.beaten = time.monotonic()
             self._store()
         finally:
             self.abandon()

@@ -159,7 +159,7 @@ def sweep_stuck_work():
         transaction.on_commit(partial(delete_clone.delay, clone.pk))
         counts["deletions"] += 1
     cutoff = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)
-    for utterance in Utterance.objects.filter(status__in=["queued", "speaking"], created_at__lt=cutoff):
+    for utterance in Utterance.objects.stuck(cutoff):
         with transaction.atomic():
             Utterance.objects.filter(pk=utterance.pk).update(status=Utterance.Status.QUEUED)
             enqueue_utterance(utterance)
