@@ -203,3 +203,26 @@ AUDIO_RESPONSES = {
         416: {"description": "The range is outside the file."},
     },
 }
+
+
+# `speak` with "stream": true answers the audio itself, as it is made (README, "Streamed speech").
+STREAMED_SPEECH_RESPONSE = {
+    "responses": {
+        200: {
+            "description": "With `stream: true`: a WAV of unknown length (both sizes 0xFFFFFFFF), sent in chunks as "
+            "the speech is made; 24 kHz 16-bit mono PCM after its 44-byte header. `X-Utterance` and `Location` "
+            "name the utterance, stored when the stream ends.",
+            "content": {"audio/wav": {}},
+            "headers": {
+                name: {"schema": {"type": "string"}, "description": description}
+                for name, description in [
+                    ("X-Utterance", "The utterance's UUID."),
+                    ("X-Audio-Sample-Rate", "24000."),
+                    ("X-Audio-Channels", "1."),
+                    ("X-Audio-Sample-Format", "s16le."),
+                    ("X-Speech-Parts", "How many parts the text was spoken in."),
+                ]
+            },
+        }
+    }
+}

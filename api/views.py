@@ -17,7 +17,7 @@ from api import schemas
 from api.auth import TokenAuth
 from api.errors import ApiError, form_invalid, install_handlers, not_found
 from api.parser import StrictJSONParser
-from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
+from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY, STREAMED_SPEECH_RESPONSE
 from clones import streaming, tasks
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, SpeechForm
@@ -190,12 +190,14 @@ def clone_preview(request, uuid: UUID):
 
 @api.post(
     "/clones/{uuid}/speak",
-    response={201: schemas.UtteranceOut, **_errors(400, 401, 404, 409, 429)},
+    response={201: schemas.UtteranceOut, **_errors(400, 401, 404, 409, 429, 502, 503)},
+    openapi_extra=STREAMED_SPEECH_RESPONSE,
     summary="Make a clone speak",
     tags=["utterances"],
 )
 def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse):
-    """Queue a text to be spoken in the clone's voice. Poll the utterance until `finished`, then get its audio."""
+    """Queue a text to be spoken in the clone's voice. Poll the utterance until `finished`, then get its audio.
+    Or, with `stream: true`, hear it as it is made (200, audio/wav)."""
     clone = get_object_or_404(Clone.objects.visible_to(request.auth).prefetch_related("tags"), uuid=uuid)
     if not (clone.can_manage(request.auth) or clone.can_speak(request.auth)):
         raise Http404
