@@ -143,8 +143,7 @@ class SpeechStream:
 
     def start(self):
         """Begin making the first parts and wait for the first audio; raise its error if there is none."""
-        for _ in range(max(1, min(settings.SPEECH_PARALLEL_PARTS, len(self.texts)))):
-            self._launch_next()
+        self._launch_next()
         item = self._next_item(0)
         if item is _END or isinstance(item, Exception):
             self.close()
@@ -152,6 +151,9 @@ class SpeechStream:
                 raise bigmodel.BadResponse("BigModel streamed no audio")
             raise item
         self.first = item
+        # The next parts start once the first sound is in hand, so that they never slow it down.
+        for _ in range(min(settings.SPEECH_PARALLEL_PARTS, len(self.texts)) - 1):
+            self._launch_next()
 
     def _next_item(self, index):
         # Never wait forever: a slot's wait plus a call's silence is as long as any part can be quiet.
