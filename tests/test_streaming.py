@@ -4,6 +4,7 @@ over real HTTP (paced like the provider where timing matters), with a real worke
 import contextlib
 import io
 import json
+import re
 import threading
 import wave
 
@@ -291,8 +292,9 @@ def cutting_proxy(target, events_before_cut):
 
 @pytest.mark.worker
 def test_a_stream_that_breaks_is_finished_by_the_queue_and_charged_once(
-    client, api_token, voice_clone, sandbox, settings, celery_worker
+    client, api_token, voice_clone, sandbox, settings, celery_worker, caplog
 ):
+    caplog.set_level("INFO", logger="clones")
     with cutting_proxy(sandbox.base_url, events_before_cut=6) as proxy:
         settings.BIGMODEL_BASE_URL = proxy + "/api/paas/v4"
         response = api_speak(client, api_token, voice_clone, stream=True)
@@ -305,6 +307,11 @@ def test_a_stream_that_breaks_is_finished_by_the_queue_and_charged_once(
         assert len(wav_frames(stored.read())) > len(data) - 44  # the whole take, not the broken stream
     assert Usage.objects.count() == 1
     streamed, queued = sandbox.calls("audio.speech")  # the broken stream, then the worker's whole call
+    # Logged with the provider's request id and the utterance, as the break was noticed.
+    (line,) = [r.getMessage() for r in caplog.records if "route=audio.speech.stream" in r.getMessage()]
+    assert "code=connection" in line or "code=-" not in line
+    assert re.search(r"request_id=[0-9a-f]{32}", line) and f"utterance={utterance.pk}" in line
+    assert any("stream broke" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
     assert streamed["stream"]["complete"] is False and "stream" not in queued
 
 
@@ -350,7 +357,8 @@ def test_the_sweep_leaves_a_live_stream_alone_and_takes_a_dead_one(make_clone, u
     Utterance.objects.filter(pk=dead.pk).update(heartbeat_at=long_ago)
     assert tasks.sweep_stuck_work()["utterances"] == 1
     assert Utterance.objects.get(pk=alive.pk).status == "speaking"
-    assert Utterance.objects.get(pk=dead.pk).status == "queued"
+    dead.refresh_from_db()  # queued again (a running worker may have taken it already: its 2nd attempt)
+    assert dead.status == "queued" or dead.attempts == 2
 
 
 def test_a_long_stream_renews_its_provider_slot_and_its_heartbeat(
