@@ -5,8 +5,9 @@ from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clones import system_voices
 from clones.intake import ACCEPT, AudioError, prepare_sample, upload_too_large_message
-from clones.models import SYSTEM_VOICES, Clone, Tag, Utterance
+from clones.models import Clone, Tag, Utterance
 
 MAX_TAGS = 5
 
@@ -180,7 +181,7 @@ class SpeechForm(forms.ModelForm):
             )
             self.fields["voice"].required = True
             self.fields["voice"].choices = [
-                (_("System voices"), list(SYSTEM_VOICES)),
+                (_("System voices"), system_voices.choices()),
                 (_("My clones"), [(str(c.uuid), c.name) for c in own]),
             ]
         else:
@@ -215,7 +216,7 @@ class SpeechForm(forms.ModelForm):
         voice = self.cleaned_data.get("voice", "")
         if self.clone is not None:
             utterance.clone = self.clone
-        elif voice in dict(SYSTEM_VOICES):
+        elif voice in dict(system_voices.choices()):
             utterance.system_voice = voice
         else:
             utterance.clone = Clone.objects.owned_by(self.owner).get(uuid=voice)

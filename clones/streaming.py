@@ -34,6 +34,7 @@ from clones.audio import SPEECH_RATE, wav_bytes
 from clones.provider_slots import provider_slot, renew
 from clones.submissions import start_speech_stream
 from clones.text import split_text
+from clones.watermark import SEARCH_SECONDS, trim_leading_tone
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,13 @@ _END = object()
 # How often a stream renews its provider slots' leases and shows the sweep it is alive: well inside
 # both the slot's lease and STUCK_AFTER_SECONDS.
 RENEW_SECONDS = 20
+
+
+_HEAD_BYTES = int(SEARCH_SECONDS * SPEECH_RATE) * 2
+
+
+def _without_mark(pcm):
+    return trim_leading_tone(np.frombuffer(pcm, dtype="<i2"), SPEECH_RATE).tobytes()
 
 
 class StreamsBusy(Exception):
@@ -170,6 +178,9 @@ class SpeechStream:
                     pause = np.zeros(int(settings.SPEECH_PAUSE_SECONDS * SPEECH_RATE), dtype="<i2").tobytes()
                     self.pcm.append(pause)
                     yield pause
+                # A later part's first second is held back until the provider's audible mark can be taken
+                # off it (clones.watermark), as the queued path's join does: the mark once, at the start.
+                head = b"" if index else None
                 while True:
                     item = self.first if index == 0 and self.first is not None else self._next_item(index)
                     if index == 0:
@@ -179,11 +190,20 @@ class SpeechStream:
                     if isinstance(item, Exception):
                         self._broke(item)
                         return
+                    if head is not None:
+                        head += item
+                        if len(head) < _HEAD_BYTES:
+                            continue
+                        item, head = _without_mark(head), None
                     self.pcm.append(item)
                     yield item
                     if time.monotonic() - self.beaten > RENEW_SECONDS:
                         self.utterance.beat()
                         self.beaten = time.monotonic()
+                if head:  # a part shorter than its held-back head
+                    item = _without_mark(head)
+                    self.pcm.append(item)
+                    yield item
             self._store()
         finally:
             self.abandon()

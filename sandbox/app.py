@@ -143,7 +143,8 @@ class SandboxApp:
         self.calls_lock = threading.Lock()
         self.in_flight = 0
         self.f0_cache = {}
-        self.ear = hearing.Ear()
+        self.ear = hearing.Ear(self.store.root / "heard")
+        self.spoken_texts = set()  # for mispeak rules limited to a text's first take
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -195,12 +196,14 @@ class SandboxApp:
             self.in_flight -= 1
 
     def _released_at_end(self, chunks, record):
-        record["stream"] = {"chunks": 0, "complete": False}
+        record["stream"] = {"chunks": 0, "complete": False, "first_chunk_at": None}
         try:
             for chunk in chunks:
+                if record["stream"]["first_chunk_at"] is None:
+                    record["stream"]["first_chunk_at"] = time.time()
                 yield chunk
                 record["stream"]["chunks"] += 1
-            record["stream"]["complete"] = True
+            record["stream"]["complete"] = "broken" not in record["stream"]
         finally:
             # Werkzeug closes the generator when the client disconnects: the "provider" stops speaking.
             chunks.close()
@@ -229,6 +232,7 @@ class SandboxApp:
             return error_response(status, code, message)
 
         request.fault = rule or {}  # what the route handler may act on (mispeak, first-chunk latency)
+        request.record = record
         try:
             if route not in ("download", "sample"):
                 self._authenticate(request)
@@ -240,7 +244,7 @@ class SandboxApp:
             time.sleep(rule["after_latency"])  # the work is done, the answer is late
         if action == "drop_after":
             return self._drop(request)
-        if action == "missing_field" and response.status_code == 200:
+        if action == "missing_field" and response.status_code == 200 and response.mimetype == "application/json":
             response = self._without_field(response, rule.get("field") or FIRST_FIELD.get(route))
         record["status"] = response.status_code
         return response
@@ -406,12 +410,14 @@ class SandboxApp:
             self.f0_cache[key] = voice.estimate_f0(voice.decode(data)) or 120.0
         return self.f0_cache[key]
 
-    @staticmethod
-    def _spoken_units(request, text):
+    def _spoken_units(self, request, text):
         """The units the audio will say: the text's, or with a mistake when a `mispeak` fault applies."""
         units = voice.split_units(text)
         fault = request.fault
-        if fault.get("action") == "mispeak":
+        with self.calls_lock:
+            first_take = text not in self.spoken_texts
+            self.spoken_texts.add(text)
+        if fault.get("action") == "mispeak" and (first_take or not fault.get("first_takes_only")):
             units = voice.mispeak(units, fault["mispeak"], fault["rng"])
         return units
 
@@ -419,7 +425,8 @@ class SandboxApp:
         """The WAV of `speech`, remembered so that transcription gives back what it says."""
         wav = voice.to_wav(speech.samples)
         self.store.remember_text(hashlib.sha256(wav).hexdigest(), speech.text)
-        self.ear.remember(speech, voice.decode(wav))
+        # Resampled here rather than decoded from the WAV: the envelope cannot tell, and it is ten times faster.
+        self.ear.remember(speech, voice._resample(speech.samples, voice.OUTPUT_RATE, hearing.RATE))
         return wav
 
     def _request_id(self, body):
@@ -521,14 +528,13 @@ class SandboxApp:
 
         units = self._spoken_units(request, text)
         if stream:
-            first_chunk_latency = request.fault.get("first_chunk_latency", self.first_chunk_latency)
             chunks = self._sse(
+                request,
                 units,
                 dict(f0=f0, speed=speed, volume=volume),
                 watermark=watermark,
-                encode=base64.b64encode if encode_format == "base64" else bytes.hex,
+                encode=(lambda pcm: base64.b64encode(pcm).decode()) if encode_format == "base64" else bytes.hex,
                 request_id=request_id,
-                first_chunk_latency=first_chunk_latency,
             )
             return Response(chunks, content_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         speech = voice.speak(text, f0=f0, speed=speed, volume=volume, units=units, watermark=watermark)
@@ -537,15 +543,20 @@ class SandboxApp:
             return Response(voice.to_pcm(speech.samples), content_type="audio/pcm")
         return Response(wav, content_type="audio/wav")
 
-    def _sse(self, units, options, *, watermark, encode, request_id, first_chunk_latency):
+    def _sse(self, request, units, options, *, watermark, encode, request_id):
         """Server-sent events as the SDK's AudioSpeechChunk reads them, made and sent unit by unit.
 
         Each event: {"id", "created", "request_id", "model", "choices": [{"index": 0, "finish_reason":
         null, "delta": {"role": "assistant", "content": <PCM, base64 or hex>, "return_sample_rate":
         24000}}]}. The last event has empty content and "finish_reason": "stop", then "data: [DONE]"
         (uncertain: the docs show no stream's end; this is how the platform's chat streams end and
-        what the SDK stops on).
+        what the SDK stops on). The faults "stream_error" and "stream_drop" break the stream after
+        "after_chunks" chunks: with an event {"error": {"code", "message"}, "request_id"} (what the SDK
+        raises APIResponseError on) and no [DONE], or by closing the connection.
         """
+        fault = request.fault
+        first_chunk_latency = fault.get("first_chunk_latency", self.first_chunk_latency)
+        break_after = fault.get("after_chunks", 1) if fault.get("action") in ("stream_error", "stream_drop") else None
         created = int(time.time())
         chunk_bytes = int(STREAM_CHUNK_SECONDS * voice.OUTPUT_RATE) * 2
         stream_id = f"sandbox-{uuid.uuid4().hex}"
@@ -569,7 +580,7 @@ class SandboxApp:
         started = time.monotonic()
         if first_chunk_latency:
             time.sleep(first_chunk_latency)
-        sent_seconds = 0.0
+        sent_seconds, sent_chunks = 0.0, 0
         pending = b""
         parts = [voice.watermark_prefix()] if watermark else []
         made = iter(voice.iter_speech(units, **options))
@@ -587,7 +598,11 @@ class SandboxApp:
                     wait = started + first_chunk_latency + sent_seconds / self.stream_pace - time.monotonic()
                     if wait > 0:
                         time.sleep(wait)
-                yield event(encode(piece).decode() if encode is base64.b64encode else encode(piece))
+                if break_after is not None and sent_chunks >= break_after:
+                    yield from self._broken_stream(request, fault, request_id)
+                    return
+                yield event(encode(piece))
+                sent_chunks += 1
                 sent_seconds += len(piece) / 2 / voice.OUTPUT_RATE
             if samples is None:
                 break
@@ -598,6 +613,15 @@ class SandboxApp:
         self._remember(speech)
         yield event("", "stop")
         yield "data: [DONE]\n\n"
+
+    def _broken_stream(self, request, fault, request_id):
+        request.record["stream"]["broken"] = fault["action"]
+        if fault["action"] == "stream_drop":
+            self._drop(request)
+            return
+        code = str(fault.get("code", "1234"))
+        message = fault.get("message") or errors.message_of(code, **self._placeholders(request))
+        yield f"data: {json.dumps({'error': {'code': code, 'message': message}, 'request_id': request_id})}\n\n"
 
     def api_audio_transcriptions(self, request):
         if (request.content_length or 0) > MAX_TRANSCRIBE_BYTES + 64 * 1024:
@@ -685,6 +709,8 @@ class SandboxApp:
         self.faults.replace([])
         with self.calls_lock:
             self.calls.clear()
+            self.spoken_texts.clear()
+        self.ear.forget()
         return json_response({"ok": True})
 
     def control_voices(self, request):

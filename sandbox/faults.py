@@ -19,6 +19,11 @@ A rule is a JSON object; every key but "route" is optional:
   - "mispeak": on audio.speech or voice.clone, the audio says the text with a mistake:
     "mispeak": "drop" | "repeat" | "swap" (default "drop") removes one unit (a word, or a CJK
     character), says one twice, or swaps two neighbours; transcription then hears what was said.
+    "first_takes_only": true limits it to the first time the sandbox speaks a given text, so that
+    "probability": 0.1 spoils a tenth of first takes and no retry.
+  - "stream_error": a streamed audio.speech call sends "after_chunks" chunks (default 1), then an
+    event {"error": {"code", "message"}, "request_id"} for "code" (default "1234"), and ends without
+    [DONE]; "stream_drop": it sends them, then closes the connection.
 - "latency": seconds to wait before answering; "after_latency": do the work, then wait this long.
 - "first_chunk_latency": on a streamed audio.speech call, seconds before the first chunk.
 - "times": how many calls the rule applies to (default 1; null: forever); "skip": let that many
@@ -30,7 +35,18 @@ A rule is a JSON object; every key but "route" is optional:
 import random
 import threading
 
-ACTIONS = {"error", "drop", "drop_after", "malformed", "missing_field", "error_body", "delay", "mispeak"}
+ACTIONS = {
+    "error",
+    "drop",
+    "drop_after",
+    "malformed",
+    "missing_field",
+    "error_body",
+    "delay",
+    "mispeak",
+    "stream_error",
+    "stream_drop",
+}
 MISPEAKS = {"drop", "repeat", "swap"}
 
 

@@ -8,6 +8,7 @@ app does to takes (trimming, joining parts, gain and loudness normalization, res
 lossy transcoding), where a RIFF chunk would be lost at the first re-encode and a hidden watermark would
 need a decoder as large as this module. Where only part of an utterance is present (a take cut into
 30 s pieces) only the units inside the piece are given back; joined utterances come back in order.
+The sandbox keeps the last REMEMBERED utterances, on disk as well as in memory.
 
 Audio the sandbox did not make (a recording, eSpeak speech made by a test) is not recognised: it is
 answered with `FOREIGN_TRANSCRIPT` when it holds sound, and an empty text when it is silent. Real
@@ -15,8 +16,10 @@ recognition needs the real service.
 """
 
 import hashlib
+import json
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -57,9 +60,19 @@ class Utterance:
 
 
 class Ear:
-    def __init__(self):
+    """What the sandbox has said. With a `directory`, each utterance is also kept on disk (a small JSON
+    file: the envelope is 100 numbers a second), so a restarted sandbox still hears what it said before."""
+
+    def __init__(self, directory=None):
         self.lock = threading.Lock()
         self.utterances = {}  # envelope digest -> Utterance, oldest first
+        self.directory = Path(directory) if directory else None
+        if self.directory:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for path in sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime)[-REMEMBERED:]:
+                saved = json.loads(path.read_text())
+                units = [tuple(unit) for unit in saved["units"]]
+                self.utterances[path.stem] = Utterance(saved["text"], units, np.array(saved["env"]))
 
     def remember(self, speech, samples16k):
         """Remember a `sandbox.voice.Speech`, given its samples at 16 kHz."""
@@ -83,7 +96,20 @@ class Ear:
             self.utterances.pop(key, None)
             self.utterances[key] = Utterance(speech.text, units, env)
             while len(self.utterances) > REMEMBERED:
-                self.utterances.pop(next(iter(self.utterances)))
+                self._drop(next(iter(self.utterances)))
+            if self.directory:
+                saved = {"text": speech.text, "units": units, "env": np.round(env, 6).tolist()}
+                (self.directory / f"{key}.json").write_text(json.dumps(saved, ensure_ascii=False))
+
+    def _drop(self, key):
+        self.utterances.pop(key)
+        if self.directory:
+            (self.directory / f"{key}.json").unlink(missing_ok=True)
+
+    def forget(self):
+        with self.lock:
+            for key in list(self.utterances):
+                self._drop(key)
 
     def hear(self, samples16k):
         """The text of the remembered speech found in the audio, in order; None if none is found."""

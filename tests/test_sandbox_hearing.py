@@ -1,8 +1,5 @@
 """The sandbox hears: transcription gives back what its own speech said, through what the app does to it."""
 
-import io
-
-import av
 import numpy as np
 import pytest
 import requests
@@ -10,27 +7,18 @@ import requests
 from sandbox import voice
 from sandbox.hearing import FOREIGN_TRANSCRIPT
 from sandbox.testing import running_sandbox
+from tests.audio_corpus import encode as corpus_encode
 from tests.samples import wav_bytes
+from tests.sandbox_api import api_session
 
 FIRST = "The quick brown fox jumps over the lazy dog."
 SECOND = "Every take is heard back and checked."
 CHINESE = "今天天气很好，我们去公园散步吧。"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox-hearing")) as server:
-        yield server
-
-
 @pytest.fixture
-def api(server):
-    server.reset()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {server.api_key}"
-    session.base = server.base_url
-    yield session
-    server.clear_faults()
+def api(sandbox):
+    return api_session(sandbox)
 
 
 def spoken(api, text, **options):
@@ -52,17 +40,7 @@ def heard(api, samples, rate=24000, container="wav"):
 def encode(samples, rate, container):
     if container == "wav":
         return voice.to_wav(samples, rate)
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp3") as out:
-        stream = out.add_stream("mp3", rate=rate, layout="mono")
-        stream.bit_rate = 64000
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1).astype(np.float32), format="flt", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buffer.getvalue()
+    return corpus_encode(samples.astype(np.float32), rate, container=container, codec=container, bit_rate=64000)
 
 
 def without_watermark(samples):
@@ -91,7 +69,10 @@ def test_joined_parts_are_heard_in_order(api):
 
 def test_a_piece_of_a_take_is_heard_as_the_words_inside_it(api):
     samples = spoken(api, FIRST)
-    middle = len(samples) // 2
+    # Cut in the quietest 10 ms of the middle third, as an app splitting a long take would: between words.
+    third = len(samples) // 3
+    frames = np.abs(samples[third : third + 240 * (third // 240)]).reshape(-1, 240).sum(axis=1)
+    middle = third + 240 * int(np.argmin(frames)) + 120
     head, tail = heard(api, samples[:middle]), heard(api, samples[middle:])
     assert head and tail and FIRST.startswith(head) and FIRST.endswith(tail)
     assert f"{head} {tail}" == FIRST
@@ -122,24 +103,24 @@ def test_a_clone_preview_is_heard_as_its_preview_text(api):
         ("swap", lambda words: sorted(words) == sorted(FIRST.split()) and words != FIRST.split()),
     ],
 )
-def test_mispeak_fault_changes_what_is_said_and_so_what_is_heard(api, server, how, check):
-    server.set_faults([{"route": "audio.speech", "action": "mispeak", "mispeak": how, "seed": 3}])
+def test_mispeak_fault_changes_what_is_said_and_so_what_is_heard(api, sandbox, how, check):
+    sandbox.set_faults([{"route": "audio.speech", "action": "mispeak", "mispeak": how, "seed": 3}])
     words = heard(api, spoken(api, FIRST)).split()
     assert check(words), words
     assert heard(api, spoken(api, FIRST)) == FIRST  # times: 1, the next take is right
 
 
-def test_mispeak_is_seeded_and_works_on_chinese(api, server):
+def test_mispeak_is_seeded_and_works_on_chinese(api, sandbox):
     rule = {"route": "audio.speech", "action": "mispeak", "mispeak": "drop", "seed": 11, "times": 1}
-    server.set_faults([rule])
+    sandbox.set_faults([rule])
     first = heard(api, spoken(api, CHINESE))
-    server.set_faults([rule])
+    sandbox.set_faults([rule])
     assert heard(api, spoken(api, CHINESE)) == first
     assert len(first) == len(CHINESE) - 1
 
 
-def test_mispeak_by_probability_spoils_some_takes_and_not_others(api, server):
-    server.set_faults(
+def test_mispeak_by_probability_spoils_some_takes_and_not_others(api, sandbox):
+    sandbox.set_faults(
         [
             {
                 "route": "audio.speech",
@@ -177,10 +158,33 @@ def test_recognition_keeps_the_documented_limits(api):
 
 
 def test_hearing_survives_many_remembered_utterances(tmp_path):
-    with running_sandbox(tmp_path) as server:
-        session = requests.Session()
-        session.headers["Authorization"] = "Bearer sandbox"
-        session.base = server.base_url
+    with running_sandbox(tmp_path) as sandbox:
+        session = api_session(sandbox)
         for number in range(40):
             spoken(session, f"Filler sentence number {number} with some other words.")
         assert heard(session, spoken(session, FIRST)) == FIRST
+
+
+def test_mispeak_can_be_limited_to_first_takes(api, sandbox):
+    sandbox.set_faults(
+        [{"route": "audio.speech", "action": "mispeak", "first_takes_only": True, "times": None, "seed": 1}]
+    )
+    assert heard(api, spoken(api, FIRST)) != FIRST  # the first take of this text is spoiled
+    assert heard(api, spoken(api, FIRST)) == FIRST  # its retry is not
+    assert heard(api, spoken(api, SECOND)) != SECOND
+
+
+def test_the_stream_records_when_its_first_chunk_went_out(api, sandbox):
+    body = {"model": "glm-tts", "input": SECOND, "voice": "jam", "stream": True}
+    assert api.post(f"{api.base}/audio/speech", json=body).content.startswith(b"data: ")
+    (call,) = sandbox.calls("audio.speech")
+    assert call["at"] <= call["stream"]["first_chunk_at"] <= call["finished_at"] and call["stream"]["complete"]
+
+
+def test_a_restarted_sandbox_still_hears_what_it_said(tmp_path):
+    with running_sandbox(tmp_path) as sandbox:
+        samples = spoken(api_session(sandbox), SECOND)
+    with running_sandbox(tmp_path) as sandbox:
+        assert heard(api_session(sandbox), 0.5 * samples) == SECOND
+        sandbox.reset()
+        assert heard(api_session(sandbox), 0.5 * samples) == FOREIGN_TRANSCRIPT

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 from zai import ZhipuAiClient
-from zai.core._errors import APIRequestFailedError
+from zai.core._errors import APIRequestFailedError, APIResponseError
 from zai.types.audio import AudioSpeechChunk
 from zai.types.voiceclone import VoiceCloneResult, VoiceDeleteResult, VoiceListResult
 
@@ -106,3 +106,12 @@ def test_the_sdk_reads_the_sandbox_errors(sdk, sandbox):
     with pytest.raises(APIRequestFailedError) as raised:
         sdk.audio.speech(model="glm-tts", input=SPOKEN, voice="nobody", response_format="wav")
     assert raised.value.status_code == 400 and "1214" in str(raised.value)
+
+
+def test_the_sdk_raises_on_an_error_in_the_middle_of_a_stream(sdk, sandbox):
+    sandbox.set_faults([{"route": "audio.speech", "action": "stream_error", "after_chunks": 2, "code": "1234"}])
+    received = []
+    with pytest.raises(APIResponseError) as raised:
+        for chunk in sdk.audio.speech(model="glm-tts", input=SPOKEN, voice="jam", stream=True):
+            received.append(chunk)
+    assert len(received) == 2 and raised.value.json_data["code"] == "1234"

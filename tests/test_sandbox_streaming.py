@@ -10,24 +10,14 @@ import requests
 
 from sandbox import voice
 from sandbox.testing import running_sandbox
+from tests.sandbox_api import api_session
 
 TEXT = "The first words come out while the rest is still being made, one chunk at a time."
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_sandbox(tmp_path_factory.mktemp("sandbox-stream")) as server:
-        yield server
-
-
 @pytest.fixture
-def api(server):
-    server.reset()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {server.api_key}"
-    session.base = server.base_url
-    yield session
-    server.clear_faults()
+def api(sandbox):
+    return api_session(sandbox)
 
 
 def stream(api, **overrides):
@@ -83,34 +73,53 @@ def test_streaming_needs_pcm_and_bad_input_is_refused_before_streaming(api):
 def test_the_first_chunk_comes_before_the_speech_is_finished(tmp_path):
     # Paced at real time: a chunk of 0.2 s goes out every 0.2 s, so the call is still in flight
     # (not finished, its stream incomplete) when the client holds the first chunk.
-    with running_sandbox(tmp_path, stream_pace=1.0, first_chunk_latency=0.1) as server:
+    with running_sandbox(tmp_path, stream_pace=1.0, first_chunk_latency=0.1) as sandbox:
         headers = {"Authorization": "Bearer sandbox"}
         body = {"model": "glm-tts", "input": TEXT, "voice": "jam", "stream": True}
-        with requests.post(f"{server.base_url}/audio/speech", json=body, headers=headers, stream=True) as response:
+        with requests.post(f"{sandbox.base_url}/audio/speech", json=body, headers=headers, stream=True) as response:
             first = next(line for line in response.iter_lines() if line)
             assert json.loads(first[6:])["choices"][0]["delta"]["content"]
-            (call,) = server.calls("audio.speech")
+            (call,) = sandbox.calls("audio.speech")
             assert call["stream"]["complete"] is False and "finished_at" not in call
         # The client went away mid-stream: the sandbox stops making the rest.
-        (call,) = server.calls("audio.speech")
+        (call,) = sandbox.calls("audio.speech")
         for _ in range(50):
             if "finished_at" in call:
                 break
             time.sleep(0.1)
-            (call,) = server.calls("audio.speech")
+            (call,) = sandbox.calls("audio.speech")
         assert call["stream"]["complete"] is False and call["finished_at"]
 
 
 def test_first_chunk_latency_can_be_a_fault_and_streams_count_as_in_flight(tmp_path):
-    with running_sandbox(tmp_path, max_concurrency=1) as server:
-        server.set_faults([{"route": "audio.speech", "action": "delay", "first_chunk_latency": 1.0}])
+    # Paced at real time, the stream lasts seconds after its first chunk: time for the second call.
+    with running_sandbox(tmp_path, max_concurrency=1, stream_pace=1.0) as sandbox:
+        sandbox.set_faults([{"route": "audio.speech", "action": "delay", "first_chunk_latency": 1.0}])
         headers = {"Authorization": "Bearer sandbox"}
         body = {"model": "glm-tts", "input": "Wait for it.", "voice": "jam", "stream": True}
-        with requests.post(f"{server.base_url}/audio/speech", json=body, headers=headers, stream=True) as response:
+        with requests.post(f"{sandbox.base_url}/audio/speech", json=body, headers=headers, stream=True) as response:
             assert response.status_code == 200
             # While the stream is open (its first chunk is held back), a second call is over the cap.
-            other = requests.get(f"{server.base_url}/voice/list", headers=headers, timeout=10)
+            other = requests.get(f"{sandbox.base_url}/voice/list", headers=headers, timeout=10)
             assert other.status_code == 429 and other.json()["error"]["code"] == "1302"
             assert events_of(response)[-1] == "[DONE]"
-        (call,) = server.calls("audio.speech")
+        (call,) = sandbox.calls("audio.speech")
         assert call["stream"]["complete"] is True
+
+
+def test_a_stream_can_break_with_an_error_event_or_a_dropped_connection(api, sandbox):
+    sandbox.set_faults([{"route": "audio.speech", "action": "stream_error", "after_chunks": 3, "code": "1234"}])
+    events = events_of(stream(api, request_id="broken-1"))
+    assert len(events) == 4 and "[DONE]" not in events
+    assert [json.loads(e)["choices"][0]["delta"]["content"] != "" for e in events[:3]] == [True] * 3
+    last = json.loads(events[-1])
+    assert last["error"]["code"] == "1234" and last["request_id"] == "broken-1"
+    (call,) = sandbox.calls("audio.speech")
+    assert call["stream"]["broken"] == "stream_error" and call["stream"]["complete"] is False
+
+    sandbox.reset()
+    sandbox.set_faults([{"route": "audio.speech", "action": "stream_drop", "after_chunks": 2}])
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        events_of(stream(api))
+    (call,) = sandbox.calls("audio.speech")
+    assert call["stream"]["broken"] == "stream_drop" and call["stream"]["chunks"] == 2

@@ -6,13 +6,13 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clones', '0010_gallery_partial_index'),
+        ('clones', '0011_clone_preview_route_and_failure_message'),
     ]
 
     operations = [
         migrations.AddField(
             model_name='utterance',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last sign of life'),
+            name='failure_message',
+            field=models.TextField(blank=True, editable=False, verbose_name='failure message'),
         ),
     ]
