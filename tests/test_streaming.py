@@ -386,3 +386,39 @@ def test_a_long_stream_renews_its_provider_slot_and_its_heartbeat(
     b"".join(chunks)
     slot.refresh_from_db()
     assert slot.expires_at.year == 2000  # freed at the end
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "code"),
+    [
+        ({"action": "stream_error", "code": "1302"}, bigmodel.RateLimited, "1302"),
+        ({"action": "stream_error", "code": "1301"}, bigmodel.ContentRejected, "1301"),
+        ({"action": "stream_drop"}, bigmodel.ConnectionFailed, None),
+    ],
+    ids=["rate-limited", "rejected", "dropped"],
+)
+def test_the_sandboxs_broken_streams_raise_after_the_first_chunks(sandbox, fault, error, code):
+    sandbox.set_faults([{"route": "audio.speech", "after_chunks": 3, **fault}])
+    with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key) as client:
+        chunks = client.speech_stream(input=TEXT, voice="tongtong", model="glm-tts")
+        received = []
+        with pytest.raises(error) as raised:
+            for chunk in chunks:
+                received.append(chunk)
+    assert len(received) == 3 and raised.value.code == code
+
+
+def test_a_refusal_mid_stream_ends_the_stream_cleanly_and_fails_the_utterance(
+    client, api_token, voice_clone, sandbox, caplog
+):
+    caplog.set_level("INFO", logger="clones")
+    sandbox.set_faults([{"route": "audio.speech", "action": "stream_error", "code": "1301", "after_chunks": 5}])
+    response = api_speak(client, api_token, voice_clone, stream=True)
+    assert response.status_code == 200
+    data = b"".join(response.streaming_content)  # ends, without an exception in the server
+    assert len(data) > 44
+    utterance = Utterance.objects.get()
+    assert utterance.status == "failed" and utterance.error_code == "1301"
+    assert Usage.objects.count() == 1 and len(sandbox.calls("audio.speech")) == 1  # not queued again
+    (line,) = [r.getMessage() for r in caplog.records if "route=audio.speech.stream" in r.getMessage()]
+    assert "code=1301" in line and "request_id=" in line
