@@ -42,8 +42,7 @@ _END = object()
 # How often a stream renews its provider slots' leases and shows the sweep it is alive: well inside
 # both the slot's lease and STUCK_AFTER_SECONDS.
 RENEW_SECONDS = 20
-
-
+# How much of a later part is held back to find the provider's audible mark at its start.
 _HEAD_BYTES = int(SEARCH_SECONDS * SPEECH_RATE) * 2
 
 
