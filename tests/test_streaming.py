@@ -422,3 +422,21 @@ def test_a_refusal_mid_stream_ends_the_stream_cleanly_and_fails_the_utterance(
     assert Usage.objects.count() == 1 and len(sandbox.calls("audio.speech")) == 1  # not queued again
     (line,) = [r.getMessage() for r in caplog.records if "route=audio.speech.stream" in r.getMessage()]
     assert "code=1301" in line and "request_id=" in line
+
+
+def test_the_clone_pages_stream_speaks_for_those_who_may_and_404s_the_rest(
+    client, user, other_user, voice_clone, sandbox, make_clone
+):
+    url = reverse("clones:speak_stream_with_clone", args=[voice_clone.uuid])
+    form = {"text": TEXT, "speed": "1", "volume": "1"}
+    assert client.post(url, form).status_code == 302  # to the log-in page
+    client.force_login(user)
+    response = client.post(url, form)
+    assert response.status_code == 200 and response["X-Status-Url"].endswith("/status/")
+    assert len(b"".join(response.streaming_content)) > 24000
+    assert Utterance.objects.get().status == "ready"
+    theirs = make_clone(other_user, name="Theirs")
+    assert client.post(reverse("clones:speak_stream_with_clone", args=[theirs.uuid]), form).status_code == 404
+    refused = client.post(url, {**form, "text": ""})
+    assert refused.status_code == 400 and "text" in refused.json()["fields"]
+    assert Utterance.objects.count() == 1 and len(sandbox.calls("audio.speech")) == 1
