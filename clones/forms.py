@@ -176,8 +176,11 @@ class SpeechForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.owner, self.clone = owner, clone
         if clone is None:
-            own = Clone.objects.owned_by(owner).filter(
-                status=Clone.Status.READY, deletion_requested_at=None, gone_at=None
+            # A voice with several takes (lab.Take) speaks with its main take here; the others from their pages.
+            own = (
+                Clone.objects.owned_by(owner)
+                .filter(status=Clone.Status.READY, deletion_requested_at=None, gone_at=None)
+                .exclude(take__is_main=False)
             )
             self.fields["voice"].required = True
             self.fields["voice"].choices = [

@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),
     path("v1/", include("openai_compat.urls")),
+    path("lab/", include("lab.urls")),
     path("", include("clones.urls")),
 ]
