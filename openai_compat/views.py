@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import ApiToken, QuotaExceeded
-from clones import streaming
+from clones import streaming, system_voices
 from clones.forms import SpeechForm
-from clones.models import SYSTEM_VOICES, Clone
+from clones.models import Clone
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,10 @@ def _body(request):
 
 
 def _voice(user, name):
-    """A system voice, or a clone the caller may speak with, by its id (UUID) or its name; their own
-    clone wins over someone else's public clone of the same name."""
-    if name in dict(SYSTEM_VOICES):
+    """A system voice (the account's list, as the speak form offers it), or a clone the caller may speak
+    with, by its id (UUID) or its name; their own clone wins over someone else's public clone of that name."""
+    system = dict(system_voices.choices())
+    if name in system:
         return None
     try:
         matches = Q(uuid=uuid.UUID(name.strip()))
@@ -79,7 +80,7 @@ def _voice(user, name):
         message = _(
             "There is no voice “%(voice)s” you may use: give a system voice (%(system)s), or the id or name "
             "of a ready clone of yours or of a public clone that allows speech."
-        ) % {"voice": name, "system": ", ".join(key for key, _label in SYSTEM_VOICES)}
+        ) % {"voice": name, "system": ", ".join(system)}
         raise OpenAIError(400, message, param="voice", code="voice_not_found")
     return found[0]
 
