@@ -12,6 +12,7 @@ import pytest
 from accounts.models import ApiToken, Usage
 from clones import bigmodel, pipeline
 from clones.models import Clone, Utterance
+from tests.test_streaming import settled_calls
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +47,7 @@ def test_speech_create_with_a_clone_by_name_answers_wav_and_stores_the_take(clie
     utterance = Utterance.objects.get()
     assert utterance.clone == voice_clone and utterance.status == "ready" and utterance.text == TEXT
     assert stored_frames(utterance) == data[44:]
-    (call,) = sandbox.calls("audio.speech")
+    (call,) = settled_calls(sandbox, 1)
     assert call["stream"]["complete"] is True
     assert list(Usage.objects.values_list("amount", flat=True)) == [len(TEXT)]
 

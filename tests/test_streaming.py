@@ -78,6 +78,17 @@ def chunk_event(pcm=b"\x01\x00" * 100, finish_reason=None, rate=24000):
     }
 
 
+def settled_calls(sandbox, count):
+    """The sandbox's speech calls once `count` of them have ended: its thread notes a stream's end a
+    moment after it sent the last event, which the client may already have read and acted on."""
+
+    def settled():
+        calls = sandbox.calls("audio.speech")
+        return calls if sum("finished_at" in call for call in calls) >= count else None
+
+    return wait_until(settled, 10)
+
+
 def wav_frames(data):
     with wave.open(io.BytesIO(data)) as audio:
         assert (audio.getframerate(), audio.getnchannels(), audio.getsampwidth()) == (24000, 1, 2)
@@ -94,7 +105,7 @@ def test_the_client_streams_pcm_chunks_that_add_up_to_the_whole_speech(sandbox):
     assert len(chunks) > 5 and {chunk.sample_rate for chunk in chunks} == {24000}
     pcm = b"".join(chunk.pcm for chunk in chunks)
     assert abs(len(pcm) - len(whole)) < 0.1 * 24000 * 2  # eSpeak varies by a few milliseconds a call
-    first, _ = sandbox.calls("audio.speech")
+    first, _ = settled_calls(sandbox, 1)
     assert first["stream"]["complete"] is True
 
 
@@ -191,7 +202,7 @@ def test_stream_true_answers_wav_as_it_comes_and_stores_the_same_take(client, ap
     with utterance.audio.open("rb") as stored:
         assert wav_frames(stored.read()) == data[44:]
     # Spoken once, streamed, and charged once.
-    (call,) = sandbox.calls("audio.speech")
+    (call,) = settled_calls(sandbox, 1)
     assert call["stream"]["complete"] is True
     assert list(Usage.objects.values_list("kind", "amount")) == [("speech_chars", len(TEXT))]
 
@@ -204,7 +215,7 @@ def test_a_long_text_streams_its_parts_in_order_while_the_next_are_made(
     response = api_speak(client, api_token, voice_clone, text=text, stream=True)
     assert response["X-Speech-Parts"] == "3"
     data = b"".join(response.streaming_content)
-    calls = sandbox.calls("audio.speech")
+    calls = settled_calls(sandbox, 3)
     assert len(calls) == 3 and all(c["stream"]["complete"] for c in calls)
     # The parts were made side by side (the third started before the first ended) ...
     assert max(c["at"] for c in calls) < min(c["finished_at"] for c in calls)
