@@ -15,8 +15,12 @@ bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')
 # requests, which would each hold a whole sync worker.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
-# A sample upload (10 MB) over a slow link must finish; the provider is never called from a request.
+# Streamed speech holds one thread for as long as it plays (see STREAMS_PER_PROCESS, which keeps some
+# of these for the pages): threads wait on sockets almost all of the time, so many are cheap. Idle
+# keep-alive connections wait in gthread's poller, not on a thread.
+threads = int(os.environ.get("GUNICORN_THREADS", 24))
+# A sample upload (10 MB) over a slow link must finish. gthread's timeout watches the worker process's
+# heartbeat, not a request's length, so a long stream of speech is not cut by it.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
 graceful_timeout = 30
 keepalive = 5

@@ -159,6 +159,11 @@ class SpeechIn(Schema):
     speed: float = Field(1.0, json_schema_extra={"minimum": 0.5, "maximum": 2})
     volume: float = Field(1.0, json_schema_extra={"exclusiveMinimum": 0, "maximum": 10})
     check: bool = Field(False, description="Hear it back and compare it with the text (charged as seconds checked).")
+    stream: bool = Field(
+        False,
+        description="Answer with the audio as it is made (a WAV of unknown length, sent in chunks) instead "
+        "of queuing it; the utterance is stored as well, its id in the `X-Utterance` header.",
+    )
 
     model_config = {"json_schema_extra": _text_required}
 
@@ -213,4 +218,27 @@ AUDIO_RESPONSES = {
         304: {"description": "Not modified (If-None-Match)."},
         416: {"description": "The range is outside the file."},
     },
+}
+
+
+# `speak` with "stream": true answers the audio itself, as it is made (README, "Streamed speech").
+STREAMED_SPEECH_RESPONSE = {
+    "responses": {
+        200: {
+            "description": "With `stream: true`: a WAV of unknown length (both sizes 0xFFFFFFFF), sent in chunks as "
+            "the speech is made; 24 kHz 16-bit mono PCM after its 44-byte header. `X-Utterance` and `Location` "
+            "name the utterance, stored when the stream ends.",
+            "content": {"audio/wav": {}},
+            "headers": {
+                name: {"schema": {"type": "string"}, "description": description}
+                for name, description in [
+                    ("X-Utterance", "The utterance's UUID."),
+                    ("X-Audio-Sample-Rate", "24000."),
+                    ("X-Audio-Channels", "1."),
+                    ("X-Audio-Sample-Format", "s16le."),
+                    ("X-Speech-Parts", "How many parts the text was spoken in."),
+                ]
+            },
+        }
+    }
 }

@@ -18,9 +18,9 @@ from api.auth import TokenAuth
 from api.dictionary import router as dictionary_router
 from api.errors import ApiError, form_invalid, install_handlers, not_found
 from api.parser import StrictJSONParser
-from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
+from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY, STREAMED_SPEECH_RESPONSE
 from api.studio import router as studio_router
-from clones import tasks
+from clones import streaming, tasks
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, SpeechForm
 from clones.intake import advice_messages
@@ -218,12 +218,14 @@ def refetch_clone_preview(request, uuid: UUID):
 
 @api.post(
     "/clones/{uuid}/speak",
-    response={201: schemas.UtteranceOut, **_errors(400, 401, 404, 409, 429)},
+    response={201: schemas.UtteranceOut, **_errors(400, 401, 404, 409, 429, 502, 503)},
+    openapi_extra=STREAMED_SPEECH_RESPONSE,
     summary="Make a clone speak",
     tags=["utterances"],
 )
 def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse):
-    """Queue a text to be spoken in the clone's voice. Poll the utterance until `finished`, then get its audio."""
+    """Queue a text to be spoken in the clone's voice. Poll the utterance until `finished`, then get its audio.
+    Or, with `stream: true`, hear it as it is made (200, audio/wav)."""
     clone = get_object_or_404(Clone.objects.visible_to(request.auth).prefetch_related("tags"), uuid=uuid)
     if not (clone.can_manage(request.auth) or clone.can_speak(request.auth)):
         raise Http404
@@ -235,12 +237,37 @@ def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse
             "clone_not_ready",
             _("This clone cannot speak yet: it is “%(status)s”.") % {"status": clone.get_status_display()},
         )
-    data = payload.dict()
+    data = payload.dict(exclude={"stream"})
     data["check_requested"] = data.pop("check", False)
     form = SpeechForm(data, owner=request.auth, clone=clone)
     if not form.is_valid():
         raise form_invalid(form)
+    if payload.stream:
+        return _stream(request, form)
     return _created(request, response, submit_speech(form), "get_utterance", _utterance_out)
+
+
+def _stream(request, form):
+    """Speech as it is made; every refusal before the first audio is the usual JSON error."""
+    try:
+        stream = streaming.open_stream(form)
+    except streaming.StreamsBusy:
+        raise ApiError(
+            503,
+            "streams_busy",
+            _("Too many streams are playing right now. Try again in a moment, or leave out “stream” to queue it."),
+            headers={"Retry-After": "5"},
+        ) from None
+    except streaming.StreamFailed as exc:
+        location = {"Location": _absolute(request, "get_utterance", exc.utterance.uuid)}
+        if exc.queued:
+            message = _("The voice service could not stream just now: your speech was queued instead.")
+            raise ApiError(503, "stream_unavailable", message, headers=location) from None
+        message = _("The voice service refused this speech: %(reason)s") % {"reason": exc.error.message}
+        raise ApiError(502, "provider_refused", message, headers=location) from None
+    response = streaming.streaming_response(stream, "wav")
+    response["Location"] = _absolute(request, "get_utterance", stream.utterance.uuid)
+    return response
 
 
 # -- utterances --------------------------------------------------------------------------

@@ -5,6 +5,8 @@ read timeouts, results are small typed records, and every failure is a `BigModel
 says whether trying again can help (the table `ERROR_CODES` below; "Errors" in docs/provider-notes.md).
 """
 
+import base64
+import binascii
 import contextlib
 import contextvars
 import dataclasses
@@ -276,6 +278,14 @@ class VoiceList:
 
 
 @dataclass(frozen=True)
+class SpeechChunk:
+    """A piece of streamed speech: 16-bit little-endian mono PCM at `sample_rate`."""
+
+    pcm: bytes
+    sample_rate: int
+
+
+@dataclass(frozen=True)
 class DeletedVoice:
     voice: str = _id()
     # The notes saw `update_time`; the official SDK's VoiceDeleteResult names it `delete_time`.
@@ -430,6 +440,83 @@ class BigModelClient:
         _check_speech_format(data, response_format)
         return data
 
+    def speech_stream(self, *, input, voice, model, speed=1.0, volume=1.0, encode_format="base64", watermark=None):
+        """Speech as it is made: a generator of `SpeechChunk`s, from server-sent events (see "Streamed
+        speech" in docs/provider-notes.md).
+
+        The call holds its limiter slot and its HTTP response for as long as the generator lives:
+        closing the generator (a consumer that stops, a listener that went away) closes the connection,
+        which stops the provider's call, and frees the slot. Errors before the first chunk and in the
+        middle of the stream are `BigModelError`s like any other call's; a stream that ends without the
+        provider's "stop" is a `ConnectionFailed`, since the audio so far is not the whole text.
+        """
+        payload = {
+            "model": model,
+            "input": input,
+            "voice": voice,
+            "speed": speed,
+            "volume": volume,
+            "response_format": "pcm",
+            "stream": True,
+            "encode_format": encode_format,
+            "request_id": new_request_id(),
+            "watermark_enabled": self.watermark if watermark is None else watermark,
+        }
+        decode = _STREAM_DECODERS[encode_format]
+        started = first_at = None
+        status = code = None
+        chunks = 0
+        try:
+            with self.limiter():
+                started = time.monotonic()  # time the call, not the wait for a slot
+                response = self.session.post(
+                    self.base_url + "/audio/speech", json=payload, timeout=self.timeout, stream=True
+                )
+                with response:
+                    status = response.status_code
+                    if status >= 400:
+                        error = _error_from(response)
+                        code = error.code
+                        raise error
+                    stopped = False
+                    for event in _sse_data(response):
+                        chunk, finished = _speech_chunk(event, decode, status)
+                        if chunk is not None:
+                            if stopped:
+                                raise BadResponse("BigModel sent speech after the end of its stream", status=status)
+                            chunks += 1
+                            first_at = first_at or time.monotonic()
+                            yield chunk
+                        # Read on to the stream's own end ([DONE]), so the provider sees a finished call.
+                        stopped = stopped or finished
+                    if not stopped:
+                        raise ConnectionFailed("BigModel ended the speech stream before its end", status=status)
+        except requests.Timeout as exc:
+            code = "timeout"
+            raise ConnectionFailed(f"BigModel did not answer in time ({type(exc).__name__})") from exc
+        except requests.RequestException as exc:
+            code = "connection"
+            raise ConnectionFailed("The connection to BigModel failed or was dropped") from exc
+        except BigModelError as exc:
+            code = code or exc.code or type(exc).__name__
+            raise
+        except GeneratorExit:
+            code = "closed"  # the consumer stopped listening; `with response` closed the connection
+            raise
+        finally:
+            context = " ".join(f"{key}={value}" for key, value in (_log_fields.get() or {}).items())
+            now = time.monotonic()
+            logger.info(
+                "bigmodel route=audio.speech.stream status=%s code=%s ms=%d first_ms=%s chunks=%d request_id=%s %s",
+                status,
+                code or "-",
+                (now - started) * 1000 if started else 0,
+                int((first_at - started) * 1000) if first_at else "-",
+                chunks,
+                payload["request_id"],
+                context,
+            )
+
     def transcribe(self, fileobj, filename, *, model="glm-asr-2512"):
         body = self._json(
             "POST",
@@ -569,6 +656,61 @@ def _json_object(response):
         raise BadResponse("BigModel sent JSON of an unexpected shape", status=response.status_code)
     _raise_carried_error(body, response.status_code)
     return body
+
+
+def _strict_hex(text):
+    return binascii.unhexlify(text)
+
+
+_STREAM_DECODERS = {"base64": lambda text: base64.b64decode(text, validate=True), "hex": _strict_hex}
+
+
+def _sse_data(response):
+    """The `data:` payloads of a server-sent event stream, one per event, until `[DONE]`."""
+    lines = []
+    for raw in response.iter_lines(chunk_size=None):
+        line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if line.startswith("data:"):
+            lines.append(line[5:].removeprefix(" "))
+        elif not line and lines:
+            data = "\n".join(lines)
+            lines = []
+            if data.strip() == "[DONE]":
+                return
+            yield data
+        # Comments (":") and the other fields (event, id, retry) carry nothing we use.
+    if lines and "\n".join(lines).strip() != "[DONE]":
+        yield "\n".join(lines)
+
+
+def _speech_chunk(data, decode, status):
+    """One event of streamed speech: (a SpeechChunk or None for an empty one, whether it is the last)."""
+    try:
+        event = json.loads(data)
+    except ValueError as exc:
+        raise BadResponse("BigModel sent a stream event that is not valid JSON", status=status) from exc
+    if not isinstance(event, dict):
+        raise BadResponse("BigModel sent a stream event of an unexpected shape", status=status)
+    if "error" in event:
+        # An error in the middle of a stream comes as an event of its own, shaped as a reply's error.
+        error = event.get("error") or {}
+        code = str(error["code"]) if isinstance(error, dict) and error.get("code") is not None else None
+        message = (error.get("message") if isinstance(error, dict) else None) or "BigModel stopped the stream"
+        raise error_class_for(None, code)(message, status=status, code=code)
+    try:
+        (choice,) = event["choices"]
+        delta = choice["delta"]
+        content = delta.get("content") or ""
+        finish_reason = choice.get("finish_reason")
+        sample_rate = int(delta.get("return_sample_rate") or 0)
+        if not isinstance(content, str) or finish_reason not in (None, "stop"):
+            raise TypeError
+        pcm = decode(content)
+    except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
+        raise BadResponse("BigModel sent a stream event of an unexpected shape", status=status) from exc
+    if pcm and (sample_rate <= 0 or len(pcm) % 2):
+        raise BadResponse("BigModel sent stream audio without its rate or cut mid-sample", status=status)
+    return (SpeechChunk(pcm, sample_rate) if pcm else None), finish_reason == "stop"
 
 
 def _raise_carried_error(body, status):

@@ -554,6 +554,8 @@ class Utterance(models.Model):
     queued_at = models.DateTimeField(_("queued"), default=timezone.now, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Set now and then by a stream being played from the web process (clones.streaming), so the sweep
+    # leaves a long stream alone while it is alive.
 
     objects = UtteranceQuerySet.as_manager()
 
@@ -634,6 +636,53 @@ class Utterance(models.Model):
         self.lease_expires_at = None
         self.save()
         utterance_finished.send(sender=Utterance, utterance=self)
+
+    @staticmethod
+    def stream_lease_deadline(now=None):
+        """When the lease of an utterance being streamed by the web process (clones.streaming) runs out.
+
+        The stream renews it as its audio flows; it lasts as long as a stalled provider call can, so the
+        sweep never takes the row from a live stream, and takes it soon after a dead one."""
+        return (now or timezone.now()) + provider_call_settled()
+
+    def _ours_while_streaming(self):
+        return Utterance.objects.filter(pk=self.pk, status=self.Status.SPEAKING, attempts=self.attempts)
+
+    def finish_stream(self, duration, parts):
+        """Store a streamed take as ready, unless the stream lost the row meanwhile (its lease ran out and
+        the sweep queued it again, so a worker now owns it). Returns whether it was stored."""
+        self.duration, self.parts = duration, parts
+        stored = self._ours_while_streaming().update(
+            audio=self.audio.name,
+            duration=duration,
+            parts=parts,
+            status=self.Status.READY,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+            error_code="",
+            error_message="",
+            failure_message="",
+        )
+        if stored:
+            self.refresh_from_db()
+            utterance_finished.send(sender=Utterance, utterance=self)
+        return bool(stored)
+
+    def beat(self):
+        """A stream's sign of life: its lease renewed; False once the row is no longer this stream's."""
+        return bool(self._ours_while_streaming().update(lease_expires_at=self.stream_lease_deadline()))
+
+    def hand_to_queue(self, error):
+        """A broken stream's row, queued for a worker to speak whole; False if it is not ours any more."""
+        return bool(
+            self._ours_while_streaming().update(
+                status=self.Status.QUEUED,
+                lease_expires_at=None,
+                queued_at=timezone.now(),
+                error_code=getattr(error, "code", None) or "",
+                error_message=str(error),
+            )
+        )
 
     def requeue(self, error, retry_in):
         """Wait `retry_in` seconds for a retry. The lease is kept until the retry is due and a lease

@@ -36,25 +36,21 @@ from clones.text import split_text
 logger = logging.getLogger(__name__)
 
 
-def provider_client():
-    """A BigModel client from the settings whose calls each hold one of the global provider slots, whose
-    paid calls are each metered to the owner that `billing()` names, before they go out, and whose calls
-    are all counted in the metrics."""
+def provider_client(limiter=provider_slot):
+    """A BigModel client from the settings whose calls each hold one of the global provider slots (or
+    what `limiter` holds instead), whose paid calls are each metered to the owner that `billing()` names,
+    before they go out, and whose calls are all counted in the metrics."""
     from metrics.instruments import observe_provider_call
 
     return bigmodel.BigModelClient.from_settings(
-        limiter=provider_slot, before_paid_call=meter_current_call, on_call=observe_provider_call
+        limiter=limiter, before_paid_call=meter_current_call, on_call=observe_provider_call
     )
 
 
 def recognizer_client():
     """A client for speech recognition (the checks): its calls hold the recognizer's own slots, as the
     provider limits calls in flight per model."""
-    from metrics.instruments import observe_provider_call
-
-    return bigmodel.BigModelClient.from_settings(
-        limiter=partial(provider_slot, RECOGNITION), before_paid_call=meter_current_call, on_call=observe_provider_call
-    )
+    return provider_client(limiter=partial(provider_slot, RECOGNITION))
 
 
 # -- a clone: upload the sample, create the voice, fetch the preview ---------------------------------

@@ -55,11 +55,18 @@ def _try_take(count, lease, base=SPEECH):
     return None
 
 
+def renew(number):
+    """Extend a held slot's lease: a streamed call can outlast one (clones.streaming renews it)."""
+    ProviderSlot.objects.filter(number=number).update(expires_at=timezone.now() + provider_call_settled())
+
+
 @contextlib.contextmanager
 def provider_slot(base=SPEECH):
+    """Hold one of the slots of the pool at `base` for the length of a call; yields its number (None when
+    there is no cap)."""
     count = settings.PROVIDER_MAX_CONCURRENCY
     if count <= 0:
-        yield
+        yield None
         return
     lease = provider_call_settled()
     deadline = time.monotonic() + settings.PROVIDER_SLOT_WAIT_SECONDS
@@ -75,7 +82,7 @@ def provider_slot(base=SPEECH):
             _released.wait(timeout=random.uniform(0.02, 0.1))
         number = _try_take(count, lease, base)
     try:
-        yield
+        yield number
     finally:
         ProviderSlot.objects.filter(number=number).update(expires_at=FREE)
         with _released:

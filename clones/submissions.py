@@ -7,6 +7,7 @@ QuotaExceeded leaves nothing behind.
 from django.db import transaction
 
 from accounts.models import QuotaExceeded, Usage, charge
+from clones.models import Utterance
 from clones.tasks import enqueue_clone, enqueue_utterance, retry_clone
 
 
@@ -44,3 +45,15 @@ def submit_retry(clone):
     with transaction.atomic():
         charge(clone.owner, Usage.Kind.CLONE, 1)
         retry_clone(clone)
+
+
+def start_speech_stream(form):
+    """Save the utterance of a valid SpeechForm as being spoken by the web process (clones.streaming),
+    charged like any other, or raise QuotaExceeded. Nothing is queued: the stream speaks it, and hands
+    it to the queue only if it breaks."""
+    with transaction.atomic():
+        charge(form.owner, Usage.Kind.SPEECH_CHARS, len(form.cleaned_data["text"]))
+        form.instance.status, form.instance.attempts = Utterance.Status.SPEAKING, 1
+        form.instance.lease_expires_at = Utterance.stream_lease_deadline()
+        utterance = form.save()
+    return utterance

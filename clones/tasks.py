@@ -34,6 +34,15 @@ def enqueue_utterance(utterance):
     transaction.on_commit(partial(synthesize_utterance.delay, utterance.pk))
 
 
+def finish_broken_stream(utterance, error):
+    """A streamed utterance that broke (clones.streaming) is spoken whole by a worker and stored as any
+    other, without a second charge; one the provider refused for good fails at once instead."""
+    if isinstance(error, bigmodel.PermanentError):
+        pipeline.fail_utterance(utterance, error)
+    elif utterance.hand_to_queue(error):
+        enqueue_utterance(utterance)
+
+
 def retry_clone(clone, *changed_fields):
     """Send the clone through the pipeline again; steps that have their result are skipped."""
     clone.reset_for_retry(*changed_fields)
@@ -171,7 +180,8 @@ def sweep_stuck_work():
     for clone in Clone.objects.deletion_stuck():
         transaction.on_commit(partial(delete_clone.delay, clone.pk))
         counts["deletions"] += 1
-    # Only work whose lease ran out (its worker died) or that nobody took: one being spoken is never sent twice.
+    # Only work whose lease ran out (its worker or stream died) or that nobody took: one being spoken is
+    # never sent twice.
     for utterance in utterances_to_sweep():
         with transaction.atomic():
             utterance.mark_swept()

@@ -5,11 +5,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import QuotaExceeded
-from clones import tasks
+from clones import streaming, tasks
 from clones.audio import PROVIDER_FORMATS, clock
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
@@ -223,6 +224,43 @@ def speak(request):
         return redirect("clones:speak")
     utterances = Utterance.objects.filter(owner=request.user).select_related("clone")[:30]
     return render(request, "clones/speak.html", {"form": form, "utterances": utterances})
+
+
+@login_required
+@require_POST
+def speak_stream(request, uuid=None):
+    """The speak forms' streamed path (static/clones/speech-stream.js): the audio as it is made, a WAV
+    of unknown length; before the first byte, any refusal is JSON the page shows on the form."""
+    clone = None
+    if uuid is not None:
+        clone = get_object_or_404(Clone.objects.visible_to(request.user), uuid=uuid)
+        if not clone.can_speak(request.user):
+            raise Http404
+    form = SpeechForm(request.POST, owner=request.user, clone=clone)
+    if not form.is_valid():
+        return _stream_refused(400, form.errors)
+    try:
+        stream = streaming.open_stream(form)
+    except streaming.StreamsBusy:
+        return _stream_refused(503, message=_("Too many streams are playing right now. Try again in a moment."))
+    except QuotaExceeded as exc:
+        return _stream_refused(429, message=str(exc))
+    except streaming.StreamFailed as exc:
+        if exc.queued:
+            message = _("The voice service could not stream just now: your speech was queued and will appear below.")
+        else:
+            message = _("The voice service refused this speech: %(reason)s") % {"reason": exc.error.message}
+        return _stream_refused(503 if exc.queued else 502, message=message, utterance=exc.utterance)
+    response = streaming.streaming_response(stream, "wav")
+    response["X-Status-Url"] = reverse("clones:utterance_status", args=[stream.utterance.uuid])
+    return response
+
+
+def _stream_refused(status, errors=None, *, message="", utterance=None):
+    fields = {name: [str(m) for m in messages] for name, messages in (errors or {}).items()}
+    status_url = reverse("clones:utterance_status", args=[utterance.uuid]) if utterance else None
+    body = {"message": message or " ".join(m for ms in fields.values() for m in ms), "fields": fields}
+    return JsonResponse({**body, "status_url": status_url}, status=status, headers={"Cache-Control": "no-store"})
 
 
 @require_GET

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "webhooks",
     "metrics",
     "privacy",
+    "openai_compat",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
     "ninja",
@@ -162,6 +163,10 @@ TEMPLATES = [
 SPEECH_MAX_TEXT_CHARS = env.int("SPEECH_MAX_TEXT_CHARS", default=10_000)
 SPEECH_PARALLEL_PARTS = env.int("SPEECH_PARALLEL_PARTS", default=4)
 SPEECH_PAUSE_SECONDS = 0.3
+# Streamed speech (clones/streaming.py) is served from the web process, one request thread a stream for
+# its whole length: a process serves at most this many at once (the rest answer 503 before any audio),
+# so the site's pages always keep GUNICORN_THREADS - STREAMS_PER_PROCESS threads of their own.
+STREAMS_PER_PROCESS = env.int("STREAMS_PER_PROCESS", default=16)
 # Task threads of a Celery worker process (the Procfile hands the same variable to `celery --concurrency`).
 WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=8)
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("account/data/", include("privacy.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("v1/", include("openai_compat.urls")),
     path("lab/", include("lab.urls")),
     path("transcripts/", include("transcripts.urls")),
     path("studio/", include("studio.urls")),

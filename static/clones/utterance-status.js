@@ -27,8 +27,10 @@
         })
         .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(poll, delay); });
     }
-    setTimeout(poll, delay);
+    setTimeout(poll, item.dataset.pollNow ? 0 : delay);
   }
+  // The streamed path (speech-stream.js) follows the entry it adds for a take the same way.
+  window.voicecloneFollowUtterance = follow;
   document.querySelectorAll(".utterance").forEach(function (item) {
     if (item.dataset.status === "queued" || item.dataset.status === "speaking") follow(item);
   });
