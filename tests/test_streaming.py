@@ -329,7 +329,7 @@ def test_a_stream_that_breaks_is_finished_by_the_queue_and_charged_once(
 def test_a_listener_who_hangs_up_stops_the_provider_call(live_server, api_token, make_clone, paced_sandbox, settings):
     settings.BIGMODEL_BASE_URL = paced_sandbox.base_url
     voice_clone = make_clone(status=Clone.Status.QUEUED)
-    with pipeline.provider_client() as client:
+    with bigmodel.BigModelClient.from_settings() as client:  # setting up, not metered
         pipeline.process(voice_clone, client)
     url = live_server.url + reverse("api-1:speak", args=[voice_clone.uuid])
     with requests.post(
@@ -381,7 +381,7 @@ def test_a_long_stream_renews_its_provider_slot_and_its_heartbeat(
     settings.BIGMODEL_BASE_URL = paced_sandbox.base_url
     settings.PROVIDER_MAX_CONCURRENCY = 1
     voice_clone = make_clone(status=Clone.Status.QUEUED)
-    with pipeline.provider_client() as provider:
+    with bigmodel.BigModelClient.from_settings() as provider:  # setting up, not metered
         pipeline.process(voice_clone, provider)
     monkeypatch.setattr(streaming, "RENEW_SECONDS", 0.5)
     response = api_speak(client, api_token, voice_clone, stream=True)
