@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import QuotaExceeded, billing
 from checks.compare import best_comparison
 from checks.hearing import hear
-from clones import bigmodel, pipeline
+from clones import bigmodel, leases, pipeline
 from clones.models import Utterance
 from clones.tasks import retry_delay
 from studio.models import Line, Take
@@ -56,6 +56,7 @@ def check_take(self, take_id):
         with take.audio.open("rb") as audio:
             data = audio.read()
         with (
+            leases.kept_alive(Take, take.pk),
             billing(owner.pk, f"check:take:{take.pk}"),
             pipeline.recognizer_client() as client,
             bigmodel.log_context(take=take.pk, check=True),
@@ -111,15 +112,17 @@ def settle(take):
 def sweep_stuck_checks():
     """Run by Celery beat: checks a dead worker left behind are queued again."""
     now = timezone.now()
-    stuck = Take.objects.filter(status=Take.Status.READY, check_status__in=Take.CHECK_PENDING).exclude(
-        lease_expires_at__gt=now
+    # A check whose worker died (its lease ran out unrenewed), or one nobody took for STUCK_AFTER_SECONDS.
+    quiet = Q(lease_expires_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
+    stuck = Take.objects.filter(status=Take.Status.READY, check_status__in=Take.CHECK_PENDING).filter(
+        leases.lapsed(now) | quiet
     )
-    stuck = stuck.filter(updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
     count = 0
     for take in stuck:
         if take.check_attempts > settings.CLONE_MAX_RETRIES:
             take.check_failed(_("The check gave up after %(n)d attempts.") % {"n": take.check_attempts})
             continue
+        Take.objects.filter(pk=take.pk).update(lease_expires_at=None, updated_at=now)  # not swept twice
         transaction.on_commit(partial(check_take.delay, take.pk))
         count += 1
     if count:

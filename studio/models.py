@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clones import system_voices
+from clones import leases, system_voices
 from clones.models import SYSTEM_VOICES, Clone
 from studio.script import spoken_text
 
@@ -282,11 +282,12 @@ class TakeQuerySet(models.QuerySet):
         return self.filter(line__project__owner=user)
 
     def stuck(self, now=None):
-        """Takes not finished, held by nobody, with no progress for STUCK_AFTER_SECONDS."""
+        """Takes not finished whose worker died (its lease ran out unrenewed, clones.leases), or that
+        nobody has held and that have not moved for STUCK_AFTER_SECONDS (a message lost before any worker
+        took it)."""
         now = now or timezone.now()
-        return self.filter(
-            status__in=Take.PENDING, updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS)
-        ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        quiet = Q(lease_expires_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
+        return self.filter(status__in=Take.PENDING).filter(leases.lapsed(now) | quiet)
 
 
 def take_upload_to(take, filename):
@@ -389,15 +390,11 @@ class Take(models.Model):
     def claim(self):
         """Take the lease; False if the take is finished or another worker holds it."""
         now = timezone.now()
-        taken = (
-            Take.objects.filter(pk=self.pk, status__in=self.PENDING)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-            .update(
-                status=self.Status.SPEAKING,
-                attempts=F("attempts") + 1,
-                lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
-                updated_at=now,
-            )
+        taken = Take.objects.filter(leases.unheld(now), pk=self.pk, status__in=self.PENDING).update(
+            status=self.Status.SPEAKING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=leases.lease_deadline(now),
+            updated_at=now,
         )
         if taken:
             self.refresh_from_db()
@@ -424,12 +421,12 @@ class Take(models.Model):
         """Take the lease for checking; False if the check is done or another worker holds it."""
         now = timezone.now()
         taken = (
-            Take.objects.filter(pk=self.pk, status=self.Status.READY, check_status__in=self.CHECK_PENDING)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            Take.objects.filter(leases.unheld(now), pk=self.pk, status=self.Status.READY)
+            .filter(check_status__in=self.CHECK_PENDING)
             .update(
                 check_status=self.Check.CHECKING,
                 check_attempts=F("check_attempts") + 1,
-                lease_expires_at=now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
+                lease_expires_at=leases.lease_deadline(now),
                 updated_at=now,
             )
         )

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import QuotaExceeded, billing
 from checks import tasks as checks
-from clones import bigmodel, pipeline
+from clones import bigmodel, leases, pipeline
 from clones.tasks import retry_delay
 from studio import takes
 from studio.mastering import master
@@ -67,6 +67,7 @@ def generate_take(self, take_id):
         return  # deleted, finished, or another worker holds it
     try:
         with (
+            leases.kept_alive(Take, take.pk),
             billing(take.line.project.owner_id, f"take:{take.pk}"),
             pipeline.provider_client() as client,
             bigmodel.log_context(take=take.pk),
@@ -144,8 +145,9 @@ def sweep_stuck_takes():
                 take.fail(bigmodel.ServerError(f"Gave up after {take.attempts} attempts"))
                 counts["failed_takes"] += 1
                 continue
-            take.status = Take.Status.QUEUED
-            take.save(update_fields=["status", "updated_at"])
+            # Not swept again before its new message had a chance to run: no lease, and moved just now.
+            take.status, take.lease_expires_at = Take.Status.QUEUED, None
+            take.save(update_fields=["status", "lease_expires_at", "updated_at"])
             transaction.on_commit(partial(generate_take.delay, take.pk))
             counts["takes"] += 1
     cutoff = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)

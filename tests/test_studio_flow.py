@@ -328,3 +328,26 @@ def test_generate_all_survives_a_worker_killed_mid_take(own_workers, client, use
     # Every line has its take, one each: nothing lost, nothing made twice.
     assert sorted(Take.objects.values_list("status", flat=True)) == ["ready"] * 3
     assert all(line.has_fresh_choice for line in project.ordered_lines())
+
+
+def test_the_sweep_takes_a_take_whose_lease_lapsed_at_once_and_leaves_a_held_one(client, user, settings):
+    """A dead worker's take is queued again as soon as its short lease runs out (not STUCK_AFTER_SECONDS
+    later); a take whose worker keeps renewing its lease is never taken from it, however long it runs."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client.force_login(user)
+    create(client, "Hello there.")
+    line = Line.objects.get()
+    now = timezone.now()
+    fields = {"line": line, "text": line.text, "voice": "tongtong", "voice_label": "T", "revision": 1}
+    dead = Take.objects.create(**fields, status="speaking", attempts=1, lease_expires_at=now - timedelta(seconds=1))
+    alive = Take.objects.create(**fields, status="speaking", attempts=1, lease_expires_at=now + timedelta(seconds=30))
+    Take.objects.filter(pk=alive.pk).update(updated_at=now - timedelta(hours=1))
+    settings.STUCK_AFTER_SECONDS = 600
+    assert list(Take.objects.stuck()) == [dead]
+    assert sweep_stuck_takes()["takes"] == 1
+    dead.refresh_from_db()
+    assert (dead.status, dead.lease_expires_at) == ("queued", None)
+    assert Take.objects.stuck().count() == 0  # not swept again before its new message had a chance to run
