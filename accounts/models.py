@@ -1,13 +1,15 @@
 import hashlib
 import math
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -63,8 +65,9 @@ class Usage(models.Model):
         return f"{self.user} {self.kind} {self.amount}"
 
 
-def _daily_limit(user, kind):
-    limits = Limits.objects.filter(user=user).first()
+def _daily_limit(user, kind, limits=...):
+    if limits is ...:  # not read by the caller yet
+        limits = Limits.objects.filter(user=user).first()
     if kind == Usage.Kind.CLONE:
         override = limits and limits.clones_per_day
         return override if override is not None else settings.QUOTA_CLONES_PER_DAY
@@ -92,24 +95,78 @@ def charge(user, kind, amount):
             _seconds_until(recent[count - allowed].created_at + timedelta(minutes=1), now) if allowed else None
         )
         raise QuotaExceeded(
-            _("Too many requests at once: please wait a minute and try again."),
+            _("Too many requests at once: please wait %(seconds)d seconds and try again.")
+            % {"seconds": retry_after or 60},
             code="rate_limited",
             retry_after=retry_after,
         )
     used = totals["used"] or 0
     limit = _daily_limit(user, kind)
     if used + amount > limit:
+        retry_after = _quota_frees_at(today, used, amount, limit, now)
         if kind == Usage.Kind.CLONE:
-            message = _("You have used your %(limit)d clones for the last 24 hours. Please try again later.")
+            message = _("You have used your %(limit)d clones for the last 24 hours.")
         else:
             message = _(
                 "This would pass your limit of %(limit)d characters of speech in 24 hours "
-                "(%(used)d used). Please try a shorter text or again later."
+                "(%(used)d used). Please try a shorter text."
             )
-        raise QuotaExceeded(
-            message % {"limit": limit, "used": used}, retry_after=_quota_frees_at(today, used, amount, limit, now)
-        )
+        message = message % {"limit": limit, "used": used}
+        if retry_after is not None:
+            # Said as a time of day in the site's zone, as the usage boxes show it.
+            message += " " + _("It will be allowed again at %(time)s.") % {"time": _when(now, retry_after)}
+        raise QuotaExceeded(message, retry_after=retry_after)
     Usage.objects.create(user=user, kind=kind, amount=amount, created_at=now)
+
+
+def _when(now, seconds):
+    """A moment `seconds` from now, as the page shows times ("14:05", or a date and time past a day)."""
+    moment = timezone.localtime(now + timedelta(seconds=seconds))
+    return date_format(moment, "SHORT_DATETIME_FORMAT" if seconds > 20 * 3600 else "TIME_FORMAT")
+
+
+@dataclass
+class Allowance:
+    """One kind of usage as the pages show it: the last 24 hours against the limit, and this month."""
+
+    used: int
+    limit: int
+    month: int
+    frees_at: datetime | None  # when some of the used-up limit comes back, if all of it is used
+
+    @property
+    def left(self):
+        return max(0, self.limit - self.used)
+
+
+def usage_summary(user, now=None):
+    """What `user` has spent of each kind: {"clone": Allowance, "speech_chars": Allowance}. Two queries."""
+    now = now or timezone.now()
+    day_ago = now - timedelta(days=1)
+    month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    totals = dict.fromkeys(Usage.Kind.values, (0, 0))
+    rows = (
+        Usage.objects.filter(user=user, created_at__gte=min(day_ago, month_start))
+        .values("kind")
+        .annotate(
+            day=Sum("amount", filter=Q(created_at__gte=day_ago)),
+            month=Sum("amount", filter=Q(created_at__gte=month_start)),
+        )
+    )
+    for row in rows:
+        totals[row["kind"]] = (row["day"] or 0, row["month"] or 0)
+    limits = Limits.objects.filter(user=user).first()
+    summary = {}
+    for kind, (used, month) in totals.items():
+        limit = _daily_limit(user, kind, limits)
+        frees_at = None
+        if used >= limit:
+            seconds = _quota_frees_at(
+                Usage.objects.filter(user=user, kind=kind, created_at__gte=day_ago), used, 1, limit, now
+            )
+            frees_at = now + timedelta(seconds=seconds) if seconds is not None else None
+        summary[kind] = Allowance(used=used, limit=limit, month=month, frees_at=frees_at)
+    return summary
 
 
 def _seconds_until(moment, now):

@@ -3,6 +3,7 @@ from django.urls import include, path
 from accounts import views
 
 urlpatterns = [
+    path("", views.account, name="account"),
     path("signup/", views.signup, name="signup"),
     path("api-tokens/", views.api_tokens, name="api_tokens"),
     path("api-tokens/<int:pk>/revoke/", views.revoke_api_token, name="revoke_api_token"),

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db.models import F
 from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -142,11 +143,24 @@ class GalleryFilterForm(forms.Form):
     tag = forms.CharField(
         label=_("Tag"), required=False, max_length=40, widget=forms.TextInput(attrs={"placeholder": _("Tag")})
     )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[("", _("Newest")), ("liked", _("Most liked")), ("used", _("Most used"))],
+    )
+
+    # Counters live in library.VoiceStats; a voice without a row has none, so it sorts last.
+    ORDERINGS = {
+        "": ["-created_at"],
+        "liked": [F("stats__likes").desc(nulls_last=True), "-created_at"],
+        "used": [F("stats__uses").desc(nulls_last=True), "-created_at"],
+    }
 
     def filter(self, clones):
         if not self.is_valid():
             return clones
         data = self.cleaned_data
+        clones = clones.order_by(*self.ORDERINGS[data["sort"]])
         if data["q"]:
             clones = clones.filter(name__icontains=data["q"])
         if data["language"]:

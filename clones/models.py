@@ -17,7 +17,16 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clones import bigmodel
-from clones.audio import PROVIDER_FORMATS, AudioError, advice_messages, decode_mono, join_speech, peaks, sniff_format
+from clones.audio import (
+    PROVIDER_FORMATS,
+    SPEECH_RATE,
+    AudioError,
+    advice_messages,
+    decode_mono,
+    join_speech,
+    peaks,
+    sniff_format,
+)
 from clones.text import split_text
 
 logger = logging.getLogger(__name__)
@@ -170,6 +179,8 @@ class Clone(models.Model):
     quality = models.JSONField(_("sample quality"), null=True, blank=True, editable=False)
     sample_peaks = models.JSONField(default=list, blank=True, editable=False)
     preview_peaks = models.JSONField(default=list, blank=True, editable=False)
+    # Known before anyone presses play, so the gallery can say how long a preview is.
+    preview_duration = models.FloatField(_("preview duration (s)"), null=True, blank=True, editable=False)
     transcript = models.TextField(_("transcript of the sample"), blank=True)
     preview_text = models.TextField(_("preview text"))
 
@@ -432,8 +443,8 @@ class Clone(models.Model):
         if audio_format is None:
             raise bigmodel.BadResponse("The preview the provider sent is not WAV or MP3 audio")
         self.preview_audio.save(f"{self.uuid}.{audio_format}", ContentFile(data), save=False)
-        self.preview_peaks = _peaks_of(data)
-        self._save_step("preview_audio", "preview_peaks")
+        self.preview_peaks, self.preview_duration = _peaks_and_duration_of(data)
+        self._save_step("preview_audio", "preview_peaks", "preview_duration")
 
     def _download_preview(self, client):
         if self.preview_file_id:
@@ -526,13 +537,14 @@ class Clone(models.Model):
                               "error_code", "error_message")  # fmt: skip
 
 
-def _peaks_of(data):
-    """The preview's waveform; a preview we cannot decode still plays in a browser, just without one."""
+def _peaks_and_duration_of(data):
+    """The preview's waveform and length; a preview we cannot decode still plays, just without them."""
     try:
-        return peaks(decode_mono(data))
+        samples = decode_mono(data, SPEECH_RATE)
     except AudioError:
         logger.warning("preview audio could not be decoded for its waveform")
-        return []
+        return [], None
+    return peaks(samples), round(len(samples) / SPEECH_RATE, 2)
 
 
 def _error_kind(error):

@@ -24,6 +24,7 @@ from clones.http import audio_response
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
 from clones.submissions import submit_clone, submit_speech
+from library.models import Mark
 
 GALLERY_PAGE_SIZE = 24
 
@@ -49,10 +50,16 @@ def _shared_clone(request, token):
 @cache_for_anonymous("GALLERY_CACHE_SECONDS")
 def gallery(request):
     filters = GalleryFilterForm(request.GET)
-    clones = filters.filter(Clone.objects.gallery()).select_related("owner").prefetch_related("tags")
+    clones = (
+        filters.filter(Clone.objects.gallery())
+        .select_related("owner", "stats")
+        .prefetch_related("tags", "showcase__utterance")
+    )
     page = Paginator(clones, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # One query for the whole page: which of these voices this person liked or saved.
+    page.object_list = Mark.annotate(request.user, list(page.object_list))
     return render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
 
 

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "clones",
     "accounts",
+    "library",
+    "home",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
     "ninja",
@@ -175,8 +177,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "clones:mine"
-LOGOUT_REDIRECT_URL = "clones:gallery"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 # Console by default (password reset mails appear in the web process's output); SMTP by EMAIL_URL.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

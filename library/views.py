@@ -1,0 +1,95 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from clones.http import audio_response
+from clones.models import Clone
+from library.forms import ShowcaseForm
+from library.models import Mark, Play, Showcase, VoiceStats
+
+
+def _listed_clone(request, uuid):
+    """A voice this person may see; the same 404 for a missing one and one they may not."""
+    clone = get_object_or_404(
+        Clone.objects.select_related("owner"), uuid=uuid, deletion_requested_at=None, status=Clone.Status.READY
+    )
+    if not clone.can_view(request.user):
+        raise Http404
+    return clone
+
+
+def _back(request, clone):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(clone)
+
+
+def _toggle(request, uuid, kind):
+    clone = _listed_clone(request, uuid)
+    on = Mark.toggle(request.user, clone, kind)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        stats = VoiceStats.objects.filter(clone=clone).first()
+        return JsonResponse({"on": on, "count": getattr(stats, Mark.COUNTER[kind], 0) if stats else 0})
+    return _back(request, clone)
+
+
+@login_required
+@require_POST
+def like(request, uuid):
+    return _toggle(request, uuid, Mark.Kind.LIKE)
+
+
+@login_required
+@require_POST
+def save(request, uuid):
+    return _toggle(request, uuid, Mark.Kind.SAVE)
+
+
+@require_POST
+def play(request, uuid):
+    """Called by the page when a visitor starts a voice's preview; counted once per visitor a day."""
+    Play.record(request, _listed_clone(request, uuid))
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_GET
+def saved(request):
+    clones = (
+        Clone.objects.gallery()
+        .filter(marks__user=request.user, marks__kind=Mark.Kind.SAVE)
+        .select_related("owner", "stats")
+        .prefetch_related("tags", "showcase__utterance")
+        .order_by("-marks__created_at")
+    )
+    clones = Mark.annotate(request.user, list(clones[:200]))
+    return render(request, "library/saved.html", {"clones": clones})
+
+
+@login_required
+@require_POST
+def showcase(request, uuid):
+    clone = get_object_or_404(Clone, uuid=uuid, deletion_requested_at=None)
+    if not clone.can_manage(request.user):
+        raise Http404
+    form = ShowcaseForm(request.POST, clone=clone)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Saved."))
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(clone)
+
+
+@require_GET
+def showcase_audio(request, pk):
+    clip = get_object_or_404(Showcase.objects.select_related("clone", "utterance"), pk=pk)
+    if clip.clone.deletion_requested_at or not clip.clone.can_view(request.user) or not clip.utterance.audio:
+        raise Http404
+    public = clip.clone.visibility == Clone.Visibility.PUBLIC
+    return audio_response(request, clip.utterance.audio, "audio/wav", public=public)
