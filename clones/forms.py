@@ -3,7 +3,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import F
 from django.forms.utils import ErrorDict
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.text import format_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from clones.audio import ACCEPT, AudioError, prepare_sample, upload_too_large_message
@@ -27,6 +31,11 @@ class TagsField(forms.CharField):
         if any(len(name) > 40 for name in names):
             raise forms.ValidationError(_("Keep each tag to 40 characters or fewer."))
         return names
+
+
+def _interface_language():
+    """The clone language that matches the page's: someone using the Chinese site likely speaks Chinese."""
+    return Clone.Language.CHINESE if get_language().startswith("zh") else Clone.Language.ENGLISH
 
 
 class CloneForm(forms.ModelForm):
@@ -73,9 +82,16 @@ class CloneForm(forms.ModelForm):
         }
 
     def __init__(self, *args, owner, upload_too_large=False, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("language", _interface_language())
         super().__init__(*args, **kwargs)
         self.owner = owner
         self.upload_too_large = upload_too_large
+        # The limit is said up front, and the page's script checks it before sending anything.
+        limit = filesizeformat(settings.SAMPLE_MAX_BYTES)
+        sample = self.fields["sample"]
+        sample.help_text = format_lazy("{} {}", sample.help_text, _("At most %(limit)s.") % {"limit": limit})
+        sample.widget.attrs["data-max-bytes"] = settings.SAMPLE_MAX_BYTES
+        sample.widget.attrs["data-too-large"] = upload_too_large_message()
 
     def full_clean(self):
         if self.is_bound and self.upload_too_large:
@@ -179,24 +195,34 @@ class SpeechForm(forms.ModelForm):
         model = Utterance
         fields = ["text", "speed", "volume"]
         labels = {"text": _("Text"), "speed": _("Speed"), "volume": _("Volume")}
+        help_texts = {
+            "speed": _("From 0.5 (slow) to 2 (fast); 1 is normal."),
+            "volume": _("From 0.1 (quiet) to 10 (loud); 1 is normal."),
+        }
+        # Sliders, so the range is visible before anything is typed; the page shows the value beside them.
         widgets = {
             "text": forms.Textarea(attrs={"rows": 4, "maxlength": settings.SPEECH_MAX_TEXT_CHARS}),
-            "speed": forms.NumberInput(attrs={"min": 0.5, "max": 2, "step": 0.1}),
-            "volume": forms.NumberInput(attrs={"min": 0.1, "max": 10, "step": 0.1}),
+            "speed": forms.NumberInput(attrs={"type": "range", "min": 0.5, "max": 2, "step": 0.1}),
+            "volume": forms.NumberInput(attrs={"type": "range", "min": 0.1, "max": 10, "step": 0.1}),
         }
 
     def __init__(self, *args, owner, clone=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner, self.clone = owner, clone
+        limit = settings.SPEECH_MAX_TEXT_CHARS
+        self.fields["text"].help_text = _("Up to %(limit)s characters.") % {"limit": number_format(limit, force_grouping=True)}
         if clone is None:
-            own = Clone.objects.owned_by(owner).filter(
-                status=Clone.Status.READY, deletion_requested_at=None, gone_at=None
+            own = list(
+                Clone.objects.owned_by(owner).filter(status=Clone.Status.READY, deletion_requested_at=None, gone_at=None)
             )
             self.fields["voice"].required = True
+            # Their own voices first, and the newest preselected: that is what people come here to use.
             self.fields["voice"].choices = [
+                *([(_("My clones"), [(str(c.uuid), c.name) for c in own])] if own else []),
                 (_("System voices"), list(SYSTEM_VOICES)),
-                (_("My clones"), [(str(c.uuid), c.name) for c in own]),
             ]
+            if own and not self.initial.get("voice"):
+                self.initial["voice"] = str(own[0].uuid)
         else:
             del self.fields["voice"]
 

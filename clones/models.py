@@ -640,6 +640,15 @@ class Utterance(models.Model):
     def get_audio_url(self):
         return reverse("clones:utterance_audio", args=[self.uuid])
 
+    @property
+    def download_name(self):
+        """A file name people can find again: the voice, the first words, the time ("Ada - Hello there.wav")."""
+        words = " ".join(self.text.split()[:8])[:40]
+        stamp = timezone.localtime(self.created_at).strftime("%Y-%m-%d %H.%M")
+        name = f"{self.voice_label} - {words} ({stamp})"
+        # Nothing a file system or a browser would trip over: no separators, quotes or control characters.
+        return "".join(" " if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in name).strip() + ".wav"
+
     def can_view(self, user):
         return user.is_authenticated and (self.owner_id == user.pk or user.is_staff)
 

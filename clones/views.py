@@ -1,15 +1,17 @@
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import QuotaExceeded
+from accounts.models import QuotaExceeded, usage_summary
 from clones import bigmodel
 from clones.audio import (
     PROVIDER_FORMATS,
@@ -73,7 +75,7 @@ def create(request):
             clone = submit_clone(form)
         except QuotaExceeded as exc:
             form.add_error(None, str(exc))
-            return render(request, "clones/create.html", {"form": form}, status=429)
+            return create_page(request, form, status=429)
         if clone.quality and clone.quality["trimmed"]:
             messages.info(
                 request,
@@ -81,7 +83,13 @@ def create(request):
                 % {"kept": clone.quality["kept_duration"], "start": clock(clone.quality["kept_start"])},
             )
         return redirect(clone)
-    return render(request, "clones/create.html", {"form": form})
+    return create_page(request, form)
+
+
+def create_page(request, form, status=200):
+    """The clone form, with what the person has left of their limits."""
+    context = {"form": form, "usage": usage_summary(request.user)}
+    return render(request, "clones/create.html", context, status=status)
 
 
 @login_required
@@ -232,7 +240,8 @@ def speak(request):
     if request.method == "POST" and form.is_valid() and _enqueue_speech(request, form):
         return redirect("clones:speak")
     utterances = Utterance.objects.filter(owner=request.user).select_related("clone")[:30]
-    return render(request, "clones/speak.html", {"form": form, "utterances": utterances})
+    context = {"form": form, "utterances": utterances, "usage": usage_summary(request.user)}
+    return render(request, "clones/speak.html", context)
 
 
 def _utterance_for(request, uuid):
@@ -265,7 +274,7 @@ def utterance_audio(request, uuid):
         raise Http404
     response = audio_response(request, utterance.audio, "audio/wav", public=False)
     if request.GET.get("download"):
-        response["Content-Disposition"] = f'attachment; filename="voiceclone-{utterance.uuid}.wav"'
+        response["Content-Disposition"] = content_disposition_header(True, utterance.download_name)
     return response
 
 
@@ -307,6 +316,11 @@ def sample(request, uuid):
 @require_POST
 def transcribe(request):
     """Fill in a sample's transcript with the provider's speech recognition."""
+    if settings.BIGMODEL_SANDBOX:
+        # The sandbox cannot hear: it answers with a canned sentence whatever the sample says, and that
+        # must not be saved with the clone as if it were what the sample says.
+        return JsonResponse({"error": _("There is no speech recognition in sandbox mode: type the transcript "
+                                        "yourself, or leave it empty.")}, status=409)  # fmt: skip
     # Any format we accept, sent as the normalized WAV: at most 30 s, which recognition takes.
     prepared = _prepare_upload(request)
     if isinstance(prepared, JsonResponse):

@@ -10,6 +10,13 @@ from tests.samples import wav_bytes
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def real_provider(settings):
+    """As with a real account: the sandbox server stands in for the provider, but the site is not in
+    sandbox mode (which has no speech recognition: see the last test)."""
+    settings.BIGMODEL_SANDBOX = False
+
+
 def transcribe(client, data):
     return client.post(reverse("clones:transcribe"), {"sample": SimpleUploadedFile("s.wav", data)})
 
@@ -43,3 +50,16 @@ def test_bad_samples_are_refused_before_calling_the_provider(client, user, sandb
 
 def test_needs_login(client, sandbox):
     assert transcribe(client, wav_bytes(4)).status_code == 302
+
+
+def test_sandbox_mode_fills_in_no_transcript(client, user, sandbox, settings):
+    """The sandbox answers every sample with the same Chinese sentence: that is not what an English
+    sample says, so in sandbox mode nothing is filled in and the page says so."""
+    settings.BIGMODEL_SANDBOX = True
+    client.force_login(user)
+    response = transcribe(client, wav_bytes(4))
+    assert response.status_code == 409 and "text" not in response.json()
+    assert "no speech recognition in sandbox mode" in response.json()["error"]
+    assert sandbox.calls("audio.transcriptions") == []
+    page = client.get(reverse("clones:create")).text
+    assert 'id="transcribe"' not in page and "no speech recognition to fill in the transcript" in page

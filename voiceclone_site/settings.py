@@ -110,6 +110,8 @@ if HTTPS:
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
+# An upload over the size limit is not read, so its form's CSRF token never arrives: say why instead.
+CSRF_FAILURE_VIEW = "clones.uploads.csrf_failure"
 
 ROOT_URLCONF = "voiceclone_site.urls"
 WSGI_APPLICATION = "voiceclone_site.wsgi.application"
