@@ -103,7 +103,7 @@ class CloneAdmin(admin.ModelAdmin):
             obj.request_deletion()
 
     def delete_queryset(self, request, queryset):
-        """"Delete selected voice clones": each goes the owner's way, the provider voice first, then files."""
+        """ "Delete selected voice clones": each goes the owner's way, the provider voice first, then files."""
         for clone in queryset.filter(deletion_requested_at=None):
             clone.request_deletion()
 

@@ -209,12 +209,11 @@ class SpeechForm(forms.ModelForm):
     def __init__(self, *args, owner, clone=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner, self.clone = owner, clone
-        limit = settings.SPEECH_MAX_TEXT_CHARS
-        self.fields["text"].help_text = _("Up to %(limit)s characters.") % {"limit": number_format(limit, force_grouping=True)}
+        limit = number_format(settings.SPEECH_MAX_TEXT_CHARS, force_grouping=True)
+        self.fields["text"].help_text = _("Up to %(limit)s characters.") % {"limit": limit}
         if clone is None:
-            own = list(
-                Clone.objects.owned_by(owner).filter(status=Clone.Status.READY, deletion_requested_at=None, gone_at=None)
-            )
+            ready = Clone.objects.owned_by(owner).filter(status=Clone.Status.READY, deletion_requested_at=None)
+            own = list(ready.filter(gone_at=None))
             self.fields["voice"].required = True
             # Their own voices first, and the newest preselected: that is what people come here to use.
             self.fields["voice"].choices = [

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-
 from django.utils.translation import gettext_lazy as _
 
 from voiceclone_site.health import health
