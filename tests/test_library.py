@@ -190,3 +190,12 @@ def test_owner_picks_up_to_three_showcase_clips_that_anyone_may_hear(client, use
     assert other.post(url, {"clips": []}).status_code == 404  # not theirs to change
     Clone.objects.filter(pk=clone.pk).update(visibility="private")
     assert visitor.get(reverse("library:showcase_audio", args=[clip.pk])).status_code == 404
+
+
+def test_the_owner_picks_showcase_clips_on_the_clone_page(client, user, make_clone):
+    clone = make_clone(visibility="public")
+    clip = spoken(clone, user, "Pick me for the showcase.")
+    client.force_login(user)
+    page = client.get(clone.get_absolute_url()).text
+    assert f'action="{reverse("library:showcase", args=[clone.uuid])}"' in page
+    assert f'value="{clip.pk}"' in page and "Pick me for the showcase." in page
