@@ -190,6 +190,7 @@ class SpeechForm(forms.ModelForm):
     """What to say, and how. The voice is the clone's, or a system voice picked from `voice`."""
 
     voice = forms.ChoiceField(label=_("Voice"), required=False)
+    field_order = ["voice", "text", "speed", "volume"]
 
     class Meta:
         model = Utterance
