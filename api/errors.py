@@ -11,6 +11,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from accounts.models import QuotaExceeded
+
 logger = logging.getLogger(__name__)
 
 
@@ -92,6 +94,8 @@ def install_handlers(api):
     api.add_exception_handler(ValidationError, _invalid_parameters)
     api.add_exception_handler(HttpError, _http_error)
     api.add_exception_handler(Http404, lambda request, exc: not_found().response())
+    # A submission the owner's quota refuses (clones.submissions), with nothing saved or queued.
+    api.add_exception_handler(QuotaExceeded, lambda request, exc: quota_exceeded(exc).response())
     for exc_class in (MultiPartParserError, BadRequest, SuspiciousOperation):
         api.add_exception_handler(exc_class, _bad_request)
     api.add_exception_handler(Exception, _server_error)

@@ -7,20 +7,21 @@ the same code the web pages use. Views here only translate between HTTP+JSON and
 import math
 from uuid import UUID
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Status, Swagger
 
-from accounts.models import QuotaExceeded
 from api import schemas
 from api.auth import TokenAuth
-from api.errors import ApiError, form_invalid, install_handlers, not_found, quota_exceeded
+from api.errors import ApiError, form_invalid, install_handlers, not_found
 from api.parser import StrictJSONParser
 from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
-from clones.audio import advice_messages
+from clones import tasks
+from clones.audio_responses import audio_response
 from clones.forms import CloneForm, SpeechForm
-from clones.http import audio_response
+from clones.intake import advice_messages
 from clones.models import Clone, Utterance
 from clones.submissions import submit_clone, submit_speech
 
@@ -56,6 +57,12 @@ def _absolute(request, name, *args):
     return request.build_absolute_uri(reverse(f"api-1:{name}", args=args))
 
 
+def _created(request, response, created, name, serialize):
+    """201 with the new object and its Location."""
+    response["Location"] = _absolute(request, name, created.uuid)
+    return Status(201, serialize(request, created))
+
+
 def _page(request, queryset, page, serialize, name):
     count, start, url = queryset.count(), (page - 1) * PAGE_SIZE, _absolute(request, name)
     return {
@@ -72,13 +79,14 @@ def _page(request, queryset, page, serialize, name):
 
 
 def _clone_out(request, clone):
+    state = clone.status_data()
     return {
         "uuid": clone.uuid,
         "name": clone.name,
-        "status": clone.status,
-        "status_label": str(clone.get_status_display()),
-        "finished": clone.is_finished,
-        "failure_reason": str(clone.failure_reason) or None,
+        "status": state["status"],
+        "status_label": state["label"],
+        "finished": state["finished"],
+        "failure_reason": state["failure_reason"] or None,
         "visibility": clone.visibility,
         "language": clone.language,
         "tags": [tag.name for tag in clone.tags.all()],
@@ -103,12 +111,21 @@ def _clone_out(request, clone):
     }
 
 
-def _clone(request, uuid, allowed=Clone.can_manage):
-    """The clone, if the token's user may do this with it; a 404 otherwise, as for a missing one."""
-    clone = Clone.objects.filter(uuid=uuid, deletion_requested_at=None).prefetch_related("tags").first()
-    if clone is None or not allowed(clone, request.auth):
-        raise not_found()
-    return clone
+def _own_clone(request, uuid):
+    """A clone the token's user manages; anything else is the JSON 404 (Http404, see api.errors)."""
+    return get_object_or_404(Clone.objects.manageable_by(request.auth).prefetch_related("tags"), uuid=uuid)
+
+
+def _audio_route(path, summary, tag):
+    """A GET route answering with audio (Range requests, no JSON body), as the OpenAPI document says."""
+    return api.get(path, response=_errors(401, 404), openapi_extra=AUDIO_RESPONSES, summary=summary, tags=[tag])
+
+
+def _stored_audio(request, fieldfile, content_type, missing):
+    """A clone's or an utterance's audio for the token's user; `missing` says why there is none yet."""
+    if not fieldfile:
+        raise not_found(missing)
+    return audio_response(request, fieldfile, content_type, public=False)
 
 
 @api.post(
@@ -131,12 +148,7 @@ def create_clone(request, response: HttpResponse):
             message = form.errors["sample"][0]
             raise ApiError(413, "file_too_large", message, fields={"sample": [message]})
         raise form_invalid(form)
-    try:
-        clone = submit_clone(form)
-    except QuotaExceeded as exc:
-        raise quota_exceeded(exc) from exc
-    response["Location"] = _absolute(request, "get_clone", clone.uuid)
-    return Status(201, _clone_out(request, clone))
+    return _created(request, response, submit_clone(form), "get_clone", _clone_out)
 
 
 @api.get("/clones", response={200: schemas.ClonePage, **_errors(400, 401)}, summary="List your clones", tags=["clones"])
@@ -150,7 +162,7 @@ def list_clones(request, page: int = Query(1, ge=1, le=MAX_PAGE)):
     "/clones/{uuid}", response={200: schemas.CloneOut, **_errors(401, 404)}, summary="Get a clone", tags=["clones"]
 )
 def get_clone(request, uuid: UUID):
-    return _clone_out(request, _clone(request, uuid))
+    return _clone_out(request, _own_clone(request, uuid))
 
 
 @api.delete(
@@ -161,25 +173,19 @@ def get_clone(request, uuid: UUID):
 )
 def delete_clone(request, uuid: UUID):
     """The provider's voice is deleted first, by a background task; the clone is gone from the API at once."""
-    clone = _clone(request, uuid)
-    clone.request_deletion()
+    clone = _own_clone(request, uuid)
+    tasks.request_deletion(clone)
     message = _("“%(name)s” is being deleted, at the provider too.") % {"name": clone.name}
     return Status(202, {"uuid": clone.uuid, "message": message})
 
 
-@api.get(
-    "/clones/{uuid}/preview",
-    response={**_errors(401, 404)},
-    openapi_extra=AUDIO_RESPONSES,
-    summary="Download a clone's preview audio",
-    tags=["clones"],
-)
+@_audio_route("/clones/{uuid}/preview", "Download a clone's preview audio", "clones")
 def clone_preview(request, uuid: UUID):
     """WAV or MP3, as the provider made it. Supports Range requests."""
-    clone = _clone(request, uuid)
-    if not clone.preview_audio:
-        raise not_found(_("This clone has no preview audio yet."))
-    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=False)
+    clone = _own_clone(request, uuid)
+    return _stored_audio(
+        request, clone.preview_audio, clone.preview_content_type, _("This clone has no preview audio yet.")
+    )
 
 
 @api.post(
@@ -190,7 +196,9 @@ def clone_preview(request, uuid: UUID):
 )
 def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse):
     """Queue a text to be spoken in the clone's voice. Poll the utterance until `finished`, then get its audio."""
-    clone = _clone(request, uuid, lambda clone, user: clone.can_manage(user) or clone.can_speak(user))
+    clone = get_object_or_404(Clone.objects.visible_to(request.auth).prefetch_related("tags"), uuid=uuid)
+    if not (clone.can_manage(request.auth) or clone.can_speak(request.auth)):
+        raise Http404
     if not clone.can_speak(request.auth):
         if clone.gone_at:
             raise ApiError(409, "clone_not_ready", _("The provider no longer has this voice."))
@@ -202,12 +210,7 @@ def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse
     form = SpeechForm(payload.dict(), owner=request.auth, clone=clone)
     if not form.is_valid():
         raise form_invalid(form)
-    try:
-        utterance = submit_speech(form)
-    except QuotaExceeded as exc:
-        raise quota_exceeded(exc) from exc
-    response["Location"] = _absolute(request, "get_utterance", utterance.uuid)
-    return Status(201, _utterance_out(request, utterance))
+    return _created(request, response, submit_speech(form), "get_utterance", _utterance_out)
 
 
 # -- utterances --------------------------------------------------------------------------
@@ -235,13 +238,6 @@ def _utterance_out(request, utterance):
     }
 
 
-def _utterance(request, uuid):
-    utterance = Utterance.objects.select_related("clone").filter(uuid=uuid).first()
-    if utterance is None or not utterance.can_view(request.auth):
-        raise not_found()
-    return utterance
-
-
 @api.get(
     "/utterances",
     response={200: schemas.UtterancePage, **_errors(400, 401)},
@@ -261,19 +257,12 @@ def list_utterances(request, page: int = Query(1, ge=1, le=MAX_PAGE)):
     tags=["utterances"],
 )
 def get_utterance(request, uuid: UUID):
-    return _utterance_out(request, _utterance(request, uuid))
+    utterance = get_object_or_404(Utterance.objects.visible_to(request.auth).select_related("clone"), uuid=uuid)
+    return _utterance_out(request, utterance)
 
 
-@api.get(
-    "/utterances/{uuid}/audio",
-    response={**_errors(401, 404)},
-    openapi_extra=AUDIO_RESPONSES,
-    summary="Download an utterance's audio",
-    tags=["utterances"],
-)
+@_audio_route("/utterances/{uuid}/audio", "Download an utterance's audio", "utterances")
 def utterance_audio(request, uuid: UUID):
     """WAV. Supports Range requests."""
-    utterance = _utterance(request, uuid)
-    if not utterance.audio:
-        raise not_found(_("This utterance has no audio yet."))
-    return audio_response(request, utterance.audio, "audio/wav", public=False)
+    utterance = get_object_or_404(Utterance.objects.visible_to(request.auth), uuid=uuid)
+    return _stored_audio(request, utterance.audio, "audio/wav", _("This utterance has no audio yet."))

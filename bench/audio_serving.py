@@ -1,7 +1,7 @@
 """Benchmark: serving a 1 MB preview with Range requests, against whitenoise serving a file of the same size.
 
 The preview goes through the app's access-checked view (database lookup of the clone, storage API,
-Range handling in clones/http.py); the static file is the same bytes served by whitenoise from the
+Range handling in clones/audio_responses.py); the static file is the same bytes served by whitenoise from the
 same gunicorn processes. wrk (20 connections) asks for 64 KB ranges at random offsets (a player
 seeking) and for the whole file as `bytes=0-` (a player starting), each variant in turn, for several
 rounds; the script reports medians of requests a second and their ratio. See bench/README.md.

@@ -134,7 +134,7 @@ def main():
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
-    from clones.audio import prepare_sample
+    from clones.intake import prepare_sample
     from clones.models import Clone
     from tests.samples import wav_bytes
 

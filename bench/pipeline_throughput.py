@@ -46,6 +46,7 @@ def main():
     from django.db import transaction
 
     from clones.models import Clone, ProviderSlot
+    from clones.tasks import enqueue_clone
     from tests.samples import wav_bytes
 
     Clone.objects.all().delete()
@@ -68,7 +69,7 @@ def main():
             processes.append(stack.start_worker(env, data_dir, concurrency=args.threads, name=f"worker{n}"))
         with transaction.atomic():
             for clone in clones:
-                clone.enqueue()  # sent when the transaction commits, as the create view does
+                enqueue_clone(clone)  # sent when the transaction commits, as the create view does
             started = time.time()
         unfinished = Clone.objects.exclude(status__in=Clone.FINISHED)
         deadline = time.monotonic() + args.timeout

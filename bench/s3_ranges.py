@@ -2,7 +2,7 @@
 
 moto's S3 server runs on loopback with a 1 MB preview and a 10 MB utterance in a bucket. Each round
 sends the same Range requests (64 KB at random offsets, as a player seeking) through the app's
-`clones.http.audio_response` twice in turn: once over django-storages' own `S3Storage`, whose file
+`clones.audio_responses.audio_response` twice in turn: once over django-storages' own `S3Storage`, whose file
 object downloads the whole object before the first read, and once over `clones.storage.S3MediaStorage`,
 which asks the bucket for the range. It reports the median time a request, the bytes fetched from
 the bucket a request, and their ratios. See bench/README.md.
@@ -69,7 +69,7 @@ def main():
     from django.test import RequestFactory
     from storages.backends.s3 import S3Storage
 
-    from clones.http import audio_response
+    from clones.audio_responses import audio_response
     from clones.storage import S3MediaStorage
 
     moto, endpoint = start_moto(data_dir)

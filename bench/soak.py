@@ -32,9 +32,10 @@ from django.core.management import call_command  # noqa: E402
 from clones import bigmodel  # noqa: E402
 from clones.models import Clone  # noqa: E402
 from clones.reconcile import reconcile  # noqa: E402
-from clones.tasks import sweep_stuck_work  # noqa: E402
+from clones.tasks import enqueue_clone, sweep_stuck_work  # noqa: E402
 from sandbox.testing import running_sandbox  # noqa: E402
 from tests.samples import wav_bytes  # noqa: E402
+from voiceclone_site.celery import worker_command  # noqa: E402
 
 FAULTS = [
     {"action": "error", "status": 429, "code": "1302"},
@@ -71,19 +72,7 @@ def main():
                "CLONE_LEASE_SECONDS": "20", "DATABASE_URL": f"sqlite:///{database}"}  # fmt: skip
         workers = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "voiceclone_site",
-                    "worker",
-                    "--pool=threads",
-                    f"--concurrency={args.concurrency}",
-                    "--without-mingle",
-                    "--without-gossip",
-                    "--loglevel=WARNING",
-                ],
+                worker_command(concurrency=args.concurrency, loglevel="WARNING"),
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -100,7 +89,7 @@ def main():
                               preview_text="Soak test preview.", sample_format="wav", sample_duration=4.0)  # fmt: skip
                 clone.sample.save("s.wav", sample, save=False)
                 clone.save()
-                clone.enqueue()
+                enqueue_clone(clone)
             last_sweep = time.monotonic()
 
             def pending():

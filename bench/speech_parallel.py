@@ -26,7 +26,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from clones import bigmodel  # noqa: E402
+from clones import bigmodel, pipeline  # noqa: E402
 from clones.models import Utterance  # noqa: E402
 from clones.text import split_text  # noqa: E402
 from sandbox.testing import running_sandbox  # noqa: E402
@@ -39,7 +39,7 @@ def timed_run(client, owner, parallel):
     settings.SPEECH_PARALLEL_PARTS = parallel
     utterance = Utterance.objects.create(owner=owner, system_voice="tongtong", text=TEXT)
     started = time.perf_counter()
-    utterance.synthesize(client)
+    pipeline.synthesize(utterance, client)
     return time.perf_counter() - started
 
 

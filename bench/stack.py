@@ -16,6 +16,8 @@ from pathlib import Path
 
 import requests
 
+from voiceclone_site.celery import worker_command
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench")
@@ -157,8 +159,7 @@ def start_gunicorn(args, env, log_dir, *, workers=None, threads=None):
 
 def start_worker(env, log_dir, *, concurrency, pool="threads", name="worker"):
     """`celery -A voiceclone_site worker`, as the Procfile runs it."""
-    command = [str(BIN / "celery"), "-A", "voiceclone_site", "worker", f"--pool={pool}",
-               f"--concurrency={concurrency}", "--without-mingle", "--without-gossip", "--loglevel=INFO"]  # fmt: skip
+    command = worker_command(concurrency=concurrency, pool=pool, celery=[str(BIN / "celery")])
     process = Process(name, command, env, log_dir)
 
     def ready():

@@ -51,7 +51,7 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from clones.audio import prepare_sample  # noqa: E402
+from clones.intake import prepare_sample  # noqa: E402
 from tests.audio_corpus import encode, speech_like, wav  # noqa: E402
 
 MB = 1024 * 1024

@@ -6,8 +6,9 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from clones import bigmodel
+from clones import bigmodel, tasks
 from clones.models import Clone, Tag, Utterance
+from clones.pipeline import provider_client
 from clones.reconcile import import_voice, reconcile
 
 
@@ -100,12 +101,12 @@ class CloneAdmin(admin.ModelAdmin):
         # Django's own delete would remove the row only: the provider voice would live on (and keep
         # costing the account), and the sample, original and preview files would stay on disk.
         if obj.deletion_requested_at is None:
-            obj.request_deletion()
+            tasks.request_deletion(obj)
 
     def delete_queryset(self, request, queryset):
         """ "Delete selected voice clones": each goes the owner's way, the provider voice first, then files."""
         for clone in queryset.filter(deletion_requested_at=None):
-            clone.request_deletion()
+            tasks.request_deletion(clone)
 
     def get_urls(self):
         reconcile_view = self.admin_site.admin_view(self.reconcile_view)
@@ -115,7 +116,7 @@ class CloneAdmin(admin.ModelAdmin):
         """Compare with the provider; unknown voices can be imported (to you) or deleted there."""
         if not request.user.has_perm("clones.change_clone"):
             return redirect("admin:index")
-        with bigmodel.BigModelClient.from_settings() as client:
+        with provider_client() as client:
             try:
                 report = reconcile(client)
                 chosen = set(request.POST.getlist("voice"))
@@ -147,7 +148,7 @@ class CloneAdmin(admin.ModelAdmin):
     def retry_failed(self, request, queryset):
         clones = list(queryset.filter(status=Clone.Status.FAILED, deletion_requested_at=None))
         for clone in clones:
-            clone.retry()
+            tasks.retry_clone(clone)
         self._done(
             request,
             ngettext("%(count)d clone queued again.", "%(count)d clones queued again.", len(clones)),
@@ -158,7 +159,7 @@ class CloneAdmin(admin.ModelAdmin):
     def refetch_preview(self, request, queryset):
         clones = list(queryset.filter(status=Clone.Status.READY, deletion_requested_at=None))
         for clone in clones:
-            clone.refetch_preview()
+            tasks.refetch_preview(clone)
         self._done(
             request, ngettext("%(count)d preview queued.", "%(count)d previews queued.", len(clones)), len(clones)
         )
@@ -167,7 +168,7 @@ class CloneAdmin(admin.ModelAdmin):
     def delete_at_provider(self, request, queryset):
         clones = list(queryset.filter(deletion_requested_at=None))
         for clone in clones:
-            clone.request_deletion()
+            tasks.request_deletion(clone)
         self._done(
             request,
             ngettext("%(count)d clone queued for deletion.", "%(count)d clones queued for deletion.", len(clones)),

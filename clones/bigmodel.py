@@ -2,7 +2,7 @@
 
 Nothing else in the project imports `requests` or knows a BigModel route. Every call has connect and
 read timeouts, results are small typed records, and every failure is a `BigModelError` whose class
-says whether trying again can help (see "Errors" in shared/reference/bigmodel-notes.md).
+says whether trying again can help (see "Errors" in docs/provider-notes.md).
 """
 
 import contextlib
@@ -30,7 +30,6 @@ def log_context(**fields):
         _log_fields.reset(token)
 
 
-SYSTEM_VOICES = ("tongtong", "chuichui", "xiaochen", "jam", "kazi", "douji", "luodo")
 SPEECH_MAX_CHARS = 1024
 
 
@@ -182,15 +181,14 @@ class BigModelClient:
         self.session.headers["Authorization"] = f"Bearer {api_key}"
 
     @classmethod
-    def from_settings(cls):
-        from clones.throttle import provider_slot
-
+    def from_settings(cls, *, limiter=None):
+        """A client as the settings describe it; clones.pipeline.provider_client() adds the global cap."""
         return cls(
             settings.BIGMODEL_BASE_URL,
             settings.BIGMODEL_API_KEY,
             connect_timeout=settings.BIGMODEL_CONNECT_TIMEOUT,
             read_timeout=settings.BIGMODEL_READ_TIMEOUT,
-            limiter=provider_slot,
+            limiter=limiter,
         )
 
     def close(self):

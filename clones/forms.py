@@ -10,7 +10,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from clones.audio import ACCEPT, AudioError, prepare_sample, upload_too_large_message
+from clones.intake import ACCEPT, AudioError, prepare_sample, upload_too_large_message
 from clones.models import SYSTEM_VOICES, Clone, Tag, Utterance
 
 MAX_TAGS = 5

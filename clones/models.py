@@ -1,13 +1,13 @@
-import contextvars
+"""The records: clones, utterances and provider slots, with their permissions, URLs, state transitions
+and lease bookkeeping. The provider calls that change them are clones.pipeline; queuing is clones.tasks."""
+
 import logging
 import secrets
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.db import connection, models, transaction
+from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import floatformat
@@ -16,18 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clones import bigmodel
-from clones.audio import (
-    PROVIDER_FORMATS,
-    SPEECH_RATE,
-    AudioError,
-    advice_messages,
-    decode_mono,
-    join_speech,
-    peaks,
-    sniff_format,
-)
-from clones.text import split_text
+from clones.audio import PROVIDER_FORMATS
+from clones.intake import advice_messages
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +65,33 @@ class CloneQuerySet(models.QuerySet):
     def owned_by(self, user):
         return self.filter(owner=user)
 
+    # The one way in for the web views and the API alike: a clone outside these is answered with the
+    # same 404 as a missing one. A clone being deleted is gone for everybody.
+
+    def visible_to(self, user):
+        """Without the share link: the owner's, every one for staff, and public ones for everybody."""
+        live = self.filter(deletion_requested_at__isnull=True)
+        if user.is_staff:
+            return live
+        if not user.is_authenticated:
+            return live.filter(visibility=Clone.Visibility.PUBLIC)
+        return live.filter(Q(visibility=Clone.Visibility.PUBLIC) | Q(owner=user))
+
+    def manageable_by(self, user):
+        """What the user may change, retry, delete or hear the sample of: their own, or any for staff."""
+        live = self.filter(deletion_requested_at__isnull=True)
+        if user.is_staff:
+            return live
+        return live.filter(owner=user) if user.is_authenticated else live.none()
+
+    def shared_with(self, user):
+        """With the share link: unlisted clones too; private ones stay private but to those who manage them."""
+        live = self.filter(deletion_requested_at__isnull=True)
+        if user.is_staff:
+            return live
+        shared = ~Q(visibility=Clone.Visibility.PRIVATE)
+        return live.filter(shared | Q(owner=user)) if user.is_authenticated else live.filter(shared)
+
     def stuck(self, now=None):
         """Unfinished clones nobody holds that have not moved for STUCK_AFTER_SECONDS."""
         now = now or timezone.now()
@@ -90,13 +107,12 @@ class CloneQuerySet(models.QuerySet):
     def may_have_late_voice(self, now=None):
         """Failed clones whose clone call may have landed at the provider after we gave up on it."""
         now = now or timezone.now()
-        settled = timedelta(seconds=settings.BIGMODEL_CONNECT_TIMEOUT + settings.BIGMODEL_READ_TIMEOUT + 30)
         return self.filter(
             status=Clone.Status.FAILED,
             voice_id="",
             clone_requested_at__isnull=False,
             late_voice_checked_at__isnull=True,
-            finished_at__lt=now - settled,
+            finished_at__lt=now - provider_call_settled(),
             deletion_requested_at__isnull=True,
         )
 
@@ -175,7 +191,7 @@ class Clone(models.Model):
     sample_format = models.CharField(_("sample format"), max_length=8, blank=True, editable=False)
     sample_duration = models.FloatField(_("sample duration (s)"), null=True, editable=False)
     original = models.FileField(_("original upload"), upload_to=original_upload_to, max_length=200, blank=True)
-    # The quality report of clones.audio.prepare_sample (advice as codes; messages are made at render time).
+    # The quality report of clones.intake.prepare_sample (advice as codes; messages are made at render time).
     quality = models.JSONField(_("sample quality"), null=True, blank=True, editable=False)
     sample_peaks = models.JSONField(default=list, blank=True, editable=False)
     preview_peaks = models.JSONField(default=list, blank=True, editable=False)
@@ -267,15 +283,8 @@ class Clone(models.Model):
         return user.is_authenticated and self.owner_id == user.pk
 
     def can_manage(self, user):
+        """For a clone already in hand (what a page offers); fetching one goes through the querysets."""
         return self.is_owned_by(user) or user.is_staff
-
-    def can_view(self, user):
-        """Without the share link: the owner, staff, and everyone for a public clone."""
-        return self.visibility == self.Visibility.PUBLIC or self.can_manage(user)
-
-    def can_view_shared(self, user):
-        """With the share link: also unlisted clones; private ones stay private."""
-        return self.visibility != self.Visibility.PRIVATE or self.can_manage(user)
 
     def can_speak(self, user):
         if not (self.is_ready and self.voice_id and self.gone_at is None and user.is_authenticated):
@@ -287,8 +296,9 @@ class Clone(models.Model):
         self.share_token = new_share_token()
         self.save(update_fields=["share_token", "updated_at"])
 
-    def retry(self, *changed_fields):
-        """Send the clone through the pipeline again; steps that have their result are skipped."""
+    def reset_for_retry(self, *changed_fields):
+        """Back to the queue, its error cleared; steps that have their result are kept and skipped.
+        Queuing it is clones.tasks.retry_clone's part."""
         self.status = self.Status.QUEUED
         self.error_kind = self.error_code = self.error_message = ""
         self.finished_at = None
@@ -296,11 +306,6 @@ class Clone(models.Model):
             update_fields=["status", "error_kind", "error_code", "error_message", "finished_at", "updated_at",
                            *changed_fields]
         )  # fmt: skip
-        self.enqueue()
-
-    def refetch_preview(self):
-        self.preview_audio.delete(save=False)
-        self.retry("preview_audio")
 
     @property
     def is_finished(self):
@@ -335,12 +340,17 @@ class Clone(models.Model):
             for i, s in enumerate(order)
         ]
 
-    # -- the pipeline: each step does one provider call and saves its result at once -------
+    def status_data(self):
+        """The clone's progress as the status poll of the page and the JSON API both report it."""
+        return {
+            "status": self.status,
+            "label": str(self.get_status_display()),
+            "finished": self.is_finished,
+            "failure_reason": str(self.failure_reason),
+            "steps": [{"status": s["status"], "done": s["done"], "current": s["current"]} for s in self.steps()],
+        }
 
-    def enqueue(self):
-        from clones.tasks import process_clone
-
-        transaction.on_commit(lambda: process_clone.delay(self.pk))
+    # -- the lease and the steps' bookkeeping (the provider calls are clones.pipeline) --------
 
     def claim(self, for_deletion=False):
         """Take the lease on this clone; False if another worker holds it or there is nothing to do."""
@@ -377,114 +387,15 @@ class Clone(models.Model):
             Clone.objects.filter(pk=self.pk).update(lease_expires_at=None)
             self.lease_expires_at = None
 
-    def process(self, client):
-        """Upload, clone, preview. Each step makes one provider call and saves its result at once, in
-        the same statement as the status of the step that follows; a step whose result is saved is skipped."""
-        self.upload_sample(client)
-        self.create_voice(client)
-        self.fetch_preview(client)
-        if self.status != self.Status.READY:  # every step was done already, by an earlier attempt
-            self._save_step()
-
-    def upload_sample(self, client):
-        if self.sample_file_id:
-            return
-        with self.sample.open("rb") as sample:
-            uploaded = client.upload_file(sample, f"{self.voice_name}.{self.sample_format}")
-        self.sample_file_id = uploaded.id
-        self._save_step("sample_file_id")
-
-    def create_voice(self, client):
-        if self.voice_id:
-            return
-        # An earlier attempt may have reached the provider and lost the answer: look before paying.
-        if self.clone_requested_at and self._adopt_existing_voice(client):
-            return
-        self.request_id = bigmodel.new_request_id()
-        self.clone_requested_at = timezone.now()
-        self.save(update_fields=["request_id", "clone_requested_at", "updated_at"])
-        result = client.clone_voice(
-            voice_name=self.voice_name,
-            input=self.preview_text,
-            text=self.transcript,
-            file_id=self.sample_file_id,
-            model=self.provider_model,
-            request_id=self.request_id,
-        )
-        self.voice_id, self.preview_file_id = result.voice, result.file_id
-        self._save_step("voice_id", "preview_file_id")
-
-    def _find_provider_voice(self, client):
-        for voice in client.list_voices(voice_type="PRIVATE", voice_name=self.voice_name):
-            if voice.voice_name == self.voice_name:  # the name filter is fuzzy
-                return voice
-        return None
-
-    def adopt_late_voice(self, client):
-        """A clone call whose answer we lost may have made the voice after all: take it, don't fail."""
-        if self.voice_id or not self.clone_requested_at:
-            return False
-        return self._adopt_existing_voice(client)
-
-    def _adopt_existing_voice(self, client):
-        voice = self._find_provider_voice(client)
-        if voice is None:
-            return False
-        logger.info("clone=%s adopting provider voice found by name", self.pk)
-        self.voice_id = voice.voice
-        self._save_step("voice_id")
-        return True
-
-    def fetch_preview(self, client):
-        if self.preview_audio:
-            return
-        data = self._download_preview(client)
-        audio_format = sniff_format(data)
-        if audio_format is None:
-            raise bigmodel.BadResponse("The preview the provider sent is not WAV or MP3 audio")
-        self.preview_audio.save(f"{self.uuid}.{audio_format}", ContentFile(data), save=False)
-        self.preview_peaks, self.preview_duration = _peaks_and_duration_of(data)
-        self._save_step("preview_audio", "preview_peaks", "preview_duration")
-
-    def _download_preview(self, client):
-        if self.preview_file_id:
-            try:
-                return client.file_content(self.preview_file_id)
-            except bigmodel.PermanentError as exc:
-                # The docs say file content serves batch files only: fall back on the voice list.
-                logger.info("clone=%s preview via file content failed (%s), trying voice list", self.pk, exc)
-        voice = self._find_provider_voice(client)
-        if voice is None or not voice.download_url:
-            raise bigmodel.InvalidRequest("The provider has no preview audio for this voice")
-        return client.download(voice.download_url)
-
     # -- deletion: the provider voice first, then our files and row -----------------------
 
     @property
     def is_deleting(self):
         return self.deletion_requested_at is not None
 
-    def request_deletion(self):
-        from clones.tasks import delete_clone
-
+    def mark_deletion_requested(self):
         self.deletion_requested_at = timezone.now()
         self.save(update_fields=["deletion_requested_at", "updated_at"])
-        transaction.on_commit(lambda: delete_clone.delay(self.pk))
-
-    def delete_at_provider(self, client):
-        """Delete our voice at the provider, if it has one; a voice already gone counts as deleted."""
-        voice_id = self.voice_id
-        if not voice_id and self.clone_requested_at:
-            found = self._find_provider_voice(client)  # a clone whose answer was lost
-            voice_id = found.voice if found else ""
-        if not voice_id:
-            return
-        try:
-            client.delete_voice(voice_id)
-        except bigmodel.PermanentError:
-            # An earlier attempt may have deleted it and lost the answer: gone is what we want.
-            if self._find_provider_voice(client) is not None:
-                raise
 
     def delete_with_files(self):
         files = [self.sample, self.original, self.preview_audio, *(u.audio for u in self.utterances.all())]
@@ -493,21 +404,10 @@ class Clone(models.Model):
                 field.delete(save=False)
         self.delete()
 
-    def fail(self, error):
-        self.error_kind = _error_kind(error)
-        self.error_code = getattr(error, "code", None) or ""
-        self.error_message = getattr(error, "message", "") or type(error).__name__
+    def mark_failed(self, kind, code, message):
+        self.error_kind, self.error_code, self.error_message = kind, code, message
         self.finished_at = timezone.now()
         self._save_status(self.Status.FAILED, "error_kind", "error_code", "error_message", "finished_at")
-
-    def sweep(self):
-        """Queue a lost clone again, or fail it once it has used up its attempts."""
-        if self.attempts > settings.CLONE_MAX_RETRIES:
-            self.fail(bigmodel.ServerError(f"Gave up after {self.attempts} attempts"))
-            return "failed"
-        self.save(update_fields=["updated_at"])  # not swept again before it had a chance to run
-        self.enqueue()
-        return "requeued"
 
     def note_retry(self, error):
         """Keep the latest transient error for staff while the task waits to try again."""
@@ -520,7 +420,7 @@ class Clone(models.Model):
         # Only the fields this step owns: a rename saved meanwhile by the web process must survive.
         self.save(update_fields=["status", "updated_at", *fields])
 
-    def _save_step(self, *fields):
+    def save_step(self, *fields):
         """Save a step's result with the status of what comes next; after the last step, the clone is
         ready and the worker's lease ends in the same statement."""
         if not self.sample_file_id:
@@ -537,28 +437,7 @@ class Clone(models.Model):
                               "error_code", "error_message")  # fmt: skip
 
 
-def _peaks_and_duration_of(data):
-    """The preview's waveform and length; a preview we cannot decode still plays, just without them."""
-    try:
-        samples = decode_mono(data, SPEECH_RATE)
-    except AudioError:
-        logger.warning("preview audio could not be decoded for its waveform")
-        return [], None
-    return peaks(samples), round(len(samples) / SPEECH_RATE, 2)
-
-
-def _error_kind(error):
-    if isinstance(error, bigmodel.TransientError):
-        return Clone.ErrorKind.UNAVAILABLE
-    if isinstance(error, bigmodel.AuthenticationFailed | bigmodel.AccountProblem | bigmodel.QuotaExhausted):
-        return Clone.ErrorKind.ACCOUNT
-    if isinstance(error, bigmodel.ContentRejected):
-        return Clone.ErrorKind.CONTENT
-    if isinstance(error, bigmodel.BigModelError):
-        return Clone.ErrorKind.REJECTED
-    return Clone.ErrorKind.INTERNAL
-
-
+# The provider's system voices (docs/provider-notes.md), the one list of them in the project.
 SYSTEM_VOICES = [
     ("tongtong", _("Tongtong (default)")),
     ("chuichui", _("Chuichui")),
@@ -568,6 +447,14 @@ SYSTEM_VOICES = [
     ("douji", _("Douji")),
     ("luodo", _("Luodo")),
 ]
+
+
+class UtteranceQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """An utterance is its owner's (and staff's) alone, whoever's voice it is spoken in."""
+        if user.is_staff:
+            return self
+        return self.filter(owner=user) if user.is_authenticated else self.none()
 
 
 def utterance_upload_to(utterance, filename):
@@ -603,6 +490,8 @@ class Utterance(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = UtteranceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -649,14 +538,6 @@ class Utterance(models.Model):
         # Nothing a file system or a browser would trip over: no separators, quotes or control characters.
         return "".join(" " if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in name).strip() + ".wav"
 
-    def can_view(self, user):
-        return user.is_authenticated and (self.owner_id == user.pk or user.is_staff)
-
-    def enqueue(self):
-        from clones.tasks import synthesize_utterance
-
-        transaction.on_commit(lambda: synthesize_utterance.delay(self.pk))
-
     def claim(self):
         taken = Utterance.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
             status=self.Status.SPEAKING, attempts=F("attempts") + 1
@@ -665,47 +546,32 @@ class Utterance(models.Model):
             self.refresh_from_db()
         return bool(taken)
 
-    def synthesize(self, client):
-        """Speak the text part by part, in parallel up to the configured cap, and keep one WAV."""
-        texts = split_text(self.text, bigmodel.SPEECH_MAX_CHARS)
-        workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            # Each part runs in a copy of this context, so its log lines still name the utterance.
-            parts = list(pool.map(lambda text: contextvars.copy_context().run(self._speak, client, text), texts))
-        data, seconds = join_speech(parts, settings.SPEECH_PAUSE_SECONDS)
-        self.audio.save(f"{self.uuid}.wav", ContentFile(data), save=False)
-        self.duration, self.parts = round(seconds, 2), len(texts)
+    def mark_ready(self, duration, parts):
+        self.duration, self.parts = duration, parts
         self.status, self.finished_at = self.Status.READY, timezone.now()
         self.error_code = self.error_message = ""
         self.save()
-
-    def _speak(self, client, text):
-        try:
-            return client.speech(
-                input=text,
-                voice=self.voice,
-                model=settings.BIGMODEL_TTS_MODEL,
-                speed=self.speed,
-                volume=self.volume,
-                response_format="wav",
-            )
-        finally:
-            connection.close()  # this pool thread's own database connection (the slot limiter's)
 
     def requeue(self, error):
         self.status = self.Status.QUEUED
         self.error_code, self.error_message = error.code or "", error.message
         self.save(update_fields=["status", "error_code", "error_message"])
 
-    def fail(self, error):
+    def mark_failed(self, code, message):
         self.status, self.finished_at = self.Status.FAILED, timezone.now()
-        self.error_code = getattr(error, "code", None) or ""
-        self.error_message = getattr(error, "message", "") or type(error).__name__
+        self.error_code, self.error_message = code, message
         self.save(update_fields=["status", "finished_at", "error_code", "error_message"])
 
 
+def provider_call_settled():
+    """How long after it went out a provider call has surely ended, answered or timed out: its connect
+    and read timeouts plus a margin. A slot's lease, and the wait before a failed clone is checked for a
+    voice that a slow clone call made after all, are both this long."""
+    return timedelta(seconds=settings.BIGMODEL_CONNECT_TIMEOUT + settings.BIGMODEL_READ_TIMEOUT + 30)
+
+
 class ProviderSlot(models.Model):
-    """One of PROVIDER_MAX_CONCURRENCY permits to call the provider (see clones.throttle)."""
+    """One of PROVIDER_MAX_CONCURRENCY permits to call the provider (see clones.provider_slots)."""
 
     number = models.PositiveSmallIntegerField(_("number"), primary_key=True)
     expires_at = models.DateTimeField(_("expires"))

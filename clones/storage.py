@@ -2,7 +2,7 @@
 
 Django's storage API has no ranged read, and django-storages' S3 file downloads the whole object
 the first time it is read. A player seeking in a long utterance sends many Range requests, so the
-audio views ask the storage for just the bytes they send (see `_stream` in clones/http.py).
+audio views ask the storage for just the bytes they send (see `_stream` in clones/audio_responses.py).
 """
 
 from storages.backends.s3 import S3Storage

@@ -7,6 +7,7 @@ QuotaExceeded leaves nothing behind.
 from django.db import transaction
 
 from accounts.models import QuotaExceeded, Usage, charge
+from clones.tasks import enqueue_clone, enqueue_utterance
 
 
 def submit_clone(form):
@@ -15,7 +16,7 @@ def submit_clone(form):
         with transaction.atomic():
             charge(form.owner, Usage.Kind.CLONE, 1)  # before anything is stored
             clone = form.save()
-            clone.enqueue()
+            enqueue_clone(clone)
     except QuotaExceeded:
         raise
     except Exception:
@@ -31,5 +32,5 @@ def submit_speech(form):
     with transaction.atomic():
         charge(form.owner, Usage.Kind.SPEECH_CHARS, len(form.cleaned_data["text"]))
         utterance = form.save()
-        utterance.enqueue()
+        enqueue_utterance(utterance)
     return utterance

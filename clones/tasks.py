@@ -1,16 +1,54 @@
+"""Queuing, in one place: what puts a clone or an utterance in line for a worker, and the Celery tasks
+that take them off it.
+
+A submission (clones.submissions), a retry, a re-fetched preview or a deletion request calls one of
+the functions at the top; each sends its task's id with `transaction.on_commit`, so no worker sees a
+row before it is saved. The tasks run the provider steps of clones.pipeline under a clone's lease and
+retry what the provider failed at for a while (clones.bigmodel says which errors are worth it).
+"""
+
 import logging
 import random
 from datetime import timedelta
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clones import bigmodel
+from clones import bigmodel, pipeline
 from clones.models import Clone, Utterance
 
 logger = logging.getLogger(__name__)
+
+
+# -- putting work in line --------------------------------------------------------------------------
+
+
+def enqueue_clone(clone):
+    transaction.on_commit(partial(process_clone.delay, clone.pk))
+
+
+def enqueue_utterance(utterance):
+    transaction.on_commit(partial(synthesize_utterance.delay, utterance.pk))
+
+
+def retry_clone(clone, *changed_fields):
+    """Send the clone through the pipeline again; steps that have their result are skipped."""
+    clone.reset_for_retry(*changed_fields)
+    enqueue_clone(clone)
+
+
+def refetch_preview(clone):
+    clone.preview_audio.delete(save=False)
+    retry_clone(clone, "preview_audio")
+
+
+def request_deletion(clone):
+    """The clone disappears for its owner at once; the task deletes the provider voice, then our row."""
+    clone.mark_deletion_requested()
+    transaction.on_commit(partial(delete_clone.delay, clone.pk))
 
 
 def retry_delay(retries, retry_after=None):
@@ -19,35 +57,38 @@ def retry_delay(retries, retry_after=None):
     return max(retry_after or 0.0, random.uniform(ceiling / 2, ceiling))
 
 
+# -- the tasks -------------------------------------------------------------------------------------
+
+
 @shared_task(bind=True, max_retries=None)
 def process_clone(self, clone_id):
     clone = Clone.objects.filter(pk=clone_id).first()
     if clone is None or not clone.claim():
         return  # gone, finished, or another worker holds it
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
+        with pipeline.provider_client() as client, bigmodel.log_context(clone=clone.pk):
             try:
-                clone.process(client)
+                pipeline.process(clone, client)
             except bigmodel.PermanentError:
                 # An earlier, timed-out clone call may have made the voice: never fail with one paid for.
-                if not clone.adopt_late_voice(client):
+                if not pipeline.adopt_late_voice(clone, client):
                     raise
-                clone.process(client)
+                pipeline.process(clone, client)
         return
     except bigmodel.TransientError as exc:
         error = exc
     except bigmodel.BigModelError as exc:
-        clone.fail(exc)
+        pipeline.fail(clone, exc)
         return
     except Exception as exc:
         logger.exception("clone=%s failed unexpectedly", clone_id)
-        clone.fail(exc)
+        pipeline.fail(clone, exc)
         return
     finally:
         clone.release()
 
     if self.request.retries >= settings.CLONE_MAX_RETRIES:
-        clone.fail(error)
+        pipeline.fail(clone, error)
         return
     clone.note_retry(error)
     raise self.retry(countdown=retry_delay(self.request.retries, error.retry_after))
@@ -63,8 +104,8 @@ def delete_clone(self, clone_id):
         # The pipeline is still working on it: come back once its lease can have ended.
         raise self.retry(countdown=retry_delay(min(self.request.retries, 3)))
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
-            clone.delete_at_provider(client)
+        with pipeline.provider_client() as client, bigmodel.log_context(clone=clone.pk):
+            pipeline.delete_at_provider(clone, client)
     except bigmodel.BigModelError as exc:
         clone.release()
         clone.note_retry(exc)
@@ -79,18 +120,21 @@ def synthesize_utterance(self, utterance_id):
     if utterance is None or not utterance.claim():
         return
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(utterance=utterance.pk):
-            utterance.synthesize(client)
+        with pipeline.provider_client() as client, bigmodel.log_context(utterance=utterance.pk):
+            pipeline.synthesize(utterance, client)
     except bigmodel.TransientError as exc:
         if self.request.retries >= settings.CLONE_MAX_RETRIES:
-            utterance.fail(exc)
+            pipeline.fail_utterance(utterance, exc)
             return
         utterance.requeue(exc)
         raise self.retry(countdown=retry_delay(self.request.retries, exc.retry_after)) from exc
     except Exception as exc:
         if not isinstance(exc, bigmodel.BigModelError):
             logger.exception("utterance=%s failed unexpectedly", utterance_id)
-        utterance.fail(exc)
+        pipeline.fail_utterance(utterance, exc)
+
+
+# -- the sweep: nothing stays half-done ------------------------------------------------------------
 
 
 @shared_task
@@ -99,21 +143,31 @@ def sweep_stuck_work():
     counts = {"requeued": 0, "failed": 0, "late voices": 0, "deletions": 0, "utterances": 0}
     for clone in Clone.objects.stuck():
         with transaction.atomic():
-            counts[clone.sweep()] += 1
+            counts[sweep_clone(clone)] += 1
     for clone in Clone.objects.may_have_late_voice():
         counts["late voices"] += check_late_voice(clone)
     for clone in Clone.objects.deletion_stuck():
-        transaction.on_commit(lambda pk=clone.pk: delete_clone.delay(pk))
+        transaction.on_commit(partial(delete_clone.delay, clone.pk))
         counts["deletions"] += 1
     cutoff = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)
     for utterance in Utterance.objects.filter(status__in=["queued", "speaking"], created_at__lt=cutoff):
         with transaction.atomic():
             Utterance.objects.filter(pk=utterance.pk).update(status=Utterance.Status.QUEUED)
-            utterance.enqueue()
+            enqueue_utterance(utterance)
         counts["utterances"] += 1
     if any(counts.values()):
         logger.warning("sweep %s", " ".join(f"{k.replace(' ', '_')}={v}" for k, v in counts.items()))
     return counts
+
+
+def sweep_clone(clone):
+    """Queue a lost clone again, or fail it once it has used up its attempts."""
+    if clone.attempts > settings.CLONE_MAX_RETRIES:
+        pipeline.fail(clone, bigmodel.ServerError(f"Gave up after {clone.attempts} attempts"))
+        return "failed"
+    clone.save(update_fields=["updated_at"])  # not swept again before it had a chance to run
+    enqueue_clone(clone)
+    return "requeued"
 
 
 def check_late_voice(clone):
@@ -122,11 +176,11 @@ def check_late_voice(clone):
     clone.late_voice_checked_at = timezone.now()
     clone.save(update_fields=["late_voice_checked_at", "updated_at"])
     try:
-        with bigmodel.BigModelClient.from_settings() as client, bigmodel.log_context(clone=clone.pk):
-            if not clone.adopt_late_voice(client):
+        with pipeline.provider_client() as client, bigmodel.log_context(clone=clone.pk):
+            if not pipeline.adopt_late_voice(clone, client):
                 return 0
     except bigmodel.BigModelError:
         logger.warning("clone=%s late voice check failed; reconcile_voices will list it", clone.pk)
         return 0
-    clone.retry()  # the pipeline skips to the preview
+    retry_clone(clone)  # the pipeline skips to the preview
     return 1

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from django.views import csrf
 
-from clones.audio import upload_too_large_message
+from clones.intake import upload_too_large_message
 
 # Multipart framing and the other form fields come on top of the file itself.
 FORM_OVERHEAD = 256 * 1024

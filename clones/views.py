@@ -1,3 +1,4 @@
+import functools
 import io
 
 from django.conf import settings
@@ -12,38 +13,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import QuotaExceeded, usage_summary
-from clones import bigmodel
-from clones.audio import (
-    PROVIDER_FORMATS,
-    AudioError,
-    advice_messages,
-    clock,
-    prepare_sample,
-    upload_too_large_message,
-)
+from clones import bigmodel, tasks
+from clones.audio import PROVIDER_FORMATS, clock
+from clones.audio_responses import audio_response
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
-from clones.http import audio_response
+from clones.intake import AudioError, advice_messages, prepare_sample, upload_too_large_message
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
+from clones.pipeline import provider_client
 from clones.submissions import submit_clone, submit_speech
 from library.models import Mark
 
 GALLERY_PAGE_SIZE = 24
 
 
-def _clone_for(request, uuid, allowed):
-    """The clone, if `allowed(clone, user)`; everyone else gets the same 404 as for a missing one."""
-    clone = get_object_or_404(Clone.objects.select_related("owner"), uuid=uuid, deletion_requested_at=None)
-    if not allowed(clone, request.user):
-        raise Http404
-    return clone
-
-
 def _shared_clone(request, token):
-    clone = get_object_or_404(Clone.objects.select_related("owner"), share_token=token, deletion_requested_at=None)
-    if not clone.can_view_shared(request.user):
-        raise Http404
-    return clone
+    return get_object_or_404(Clone.objects.shared_with(request.user).select_related("owner"), share_token=token)
 
 
 @require_GET
@@ -101,7 +86,7 @@ def mine(request):
 
 @require_GET
 def detail(request, uuid):
-    clone = _clone_for(request, uuid, Clone.can_view)
+    clone = get_object_or_404(Clone.objects.visible_to(request.user).select_related("owner"), uuid=uuid)
     context = {"clone": clone, "can_manage": clone.can_manage(request.user)}
     # The owner of a clone still in progress gets the form too, shown by the page once it is ready.
     if clone.can_speak(request.user) or (context["can_manage"] and not clone.is_finished):
@@ -115,14 +100,10 @@ def detail(request, uuid):
 
 @require_GET
 def status(request, uuid):
-    clone = _clone_for(request, uuid, Clone.can_view)
+    clone = get_object_or_404(Clone.objects.visible_to(request.user), uuid=uuid)
     return JsonResponse(
         {
-            "status": clone.status,
-            "label": str(clone.get_status_display()),
-            "finished": clone.is_finished,
-            "failure_reason": str(clone.failure_reason),
-            "steps": [{"status": s["status"], "done": s["done"], "current": s["current"]} for s in clone.steps()],
+            **clone.status_data(),
             "preview_url": clone.preview_url if clone.is_ready else None,
             # Drawn by the page the moment the clone is ready, as a reload would show it.
             "preview_waveform": _preview_waveform(clone) if clone.is_ready else "",
@@ -145,7 +126,7 @@ def _preview_response(request, clone):
 
 @require_GET
 def preview(request, uuid):
-    return _preview_response(request, _clone_for(request, uuid, Clone.can_view))
+    return _preview_response(request, get_object_or_404(Clone.objects.visible_to(request.user), uuid=uuid))
 
 
 @require_GET
@@ -170,7 +151,7 @@ def share_preview(request, token):
 @login_required
 @require_POST
 def update(request, uuid):
-    clone = _clone_for(request, uuid, Clone.can_manage)
+    clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
     form = CloneSettingsForm(request.POST, instance=clone)
     if form.is_valid():
         form.save()
@@ -183,7 +164,7 @@ def update(request, uuid):
 @login_required
 @require_POST
 def rotate_share_link(request, uuid):
-    clone = _clone_for(request, uuid, Clone.can_manage)
+    clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
     clone.rotate_share_token()
     messages.success(request, _("The share link was replaced: the old link no longer works."))
     return redirect(clone)
@@ -192,17 +173,17 @@ def rotate_share_link(request, uuid):
 @login_required
 @require_POST
 def retry(request, uuid):
-    clone = _clone_for(request, uuid, Clone.can_manage)
+    clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
     if clone.status == Clone.Status.FAILED:
-        clone.retry()
+        tasks.retry_clone(clone)
     return redirect(clone)
 
 
 @login_required
 def delete(request, uuid):
-    clone = _clone_for(request, uuid, Clone.can_manage)
+    clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
     if request.method == "POST":
-        clone.request_deletion()
+        tasks.request_deletion(clone)
         messages.success(request, _("“%(name)s” is being deleted, at the provider too.") % {"name": clone.name})
         return redirect("clones:mine")
     return render(request, "clones/delete.html", {"clone": clone})
@@ -221,7 +202,9 @@ def _enqueue_speech(request, form):
 @login_required
 @require_POST
 def speak_with_clone(request, uuid):
-    clone = _clone_for(request, uuid, Clone.can_speak)
+    clone = get_object_or_404(Clone.objects.visible_to(request.user).select_related("owner"), uuid=uuid)
+    if not clone.can_speak(request.user):
+        raise Http404
     form = SpeechForm(request.POST, owner=request.user, clone=clone)
     if form.is_valid() and _enqueue_speech(request, form):
         return redirect(f"{clone.get_absolute_url()}#speech")
@@ -244,16 +227,9 @@ def speak(request):
     return render(request, "clones/speak.html", context)
 
 
-def _utterance_for(request, uuid):
-    utterance = get_object_or_404(Utterance.objects.select_related("clone"), uuid=uuid)
-    if not utterance.can_view(request.user):
-        raise Http404
-    return utterance
-
-
 @require_GET
 def utterance_status(request, uuid):
-    utterance = _utterance_for(request, uuid)
+    utterance = get_object_or_404(Utterance.objects.visible_to(request.user).select_related("clone"), uuid=uuid)
     return JsonResponse(
         {
             "status": utterance.status,
@@ -269,7 +245,7 @@ def utterance_status(request, uuid):
 
 @require_GET
 def utterance_audio(request, uuid):
-    utterance = _utterance_for(request, uuid)
+    utterance = get_object_or_404(Utterance.objects.visible_to(request.user), uuid=uuid)
     if not utterance.audio:
         raise Http404
     response = audio_response(request, utterance.audio, "audio/wav", public=False)
@@ -278,43 +254,38 @@ def utterance_audio(request, uuid):
     return response
 
 
-def _prepare_upload(request):
-    """The posted `sample` prepared for upload, or a 400 JsonResponse saying why not."""
-    sample = request.FILES.get("sample")  # parses the body, where the upload handler marks an oversized file
-    if getattr(request, "upload_too_large", False):
-        return JsonResponse({"error": str(upload_too_large_message())}, status=400)
-    if sample is None:
-        return JsonResponse({"error": _("Choose a sample first.")}, status=400)
-    try:
-        return prepare_sample(sample)
-    except AudioError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+def _with_posted_sample(view):
+    """A POST view of a sample not yet submitted: it is given the posted `sample` prepared for upload,
+    or the request is answered with a 400 JSON error saying why it cannot be. Nothing is stored."""
+
+    @login_required
+    @require_POST
+    @functools.wraps(view)
+    def wrapper(request):
+        sample = request.FILES.get("sample")  # parses the body, where the upload handler marks an oversized file
+        if getattr(request, "upload_too_large", False):
+            return JsonResponse({"error": str(upload_too_large_message())}, status=400)
+        if sample is None:
+            return JsonResponse({"error": _("Choose a sample first.")}, status=400)
+        try:
+            prepared = prepare_sample(sample)
+        except AudioError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return view(request, prepared)
+
+    return wrapper
 
 
-@login_required
-@require_POST
-def analyze(request):
+@_with_posted_sample
+def analyze(request, prepared):
     """The quality report of a sample before it is submitted; nothing is stored or queued."""
-    prepared = _prepare_upload(request)
-    if isinstance(prepared, JsonResponse):
-        return prepared
     return JsonResponse(
         {"report": prepared.report, "advice": advice_messages(prepared.report)}, headers={"Cache-Control": "no-store"}
     )
 
 
-@require_GET
-def sample(request, uuid):
-    """The sample as uploaded to the provider (normalized, maybe trimmed), for its owner and staff."""
-    clone = _clone_for(request, uuid, Clone.can_manage)
-    if not clone.sample:
-        raise Http404
-    return audio_response(request, clone.sample, PROVIDER_FORMATS.get(clone.sample_format, "audio/wav"), public=False)
-
-
-@login_required
-@require_POST
-def transcribe(request):
+@_with_posted_sample
+def transcribe(request, prepared):
     """Fill in a sample's transcript with the provider's speech recognition."""
     if settings.BIGMODEL_SANDBOX:
         # The sandbox cannot hear: it answers with a canned sentence whatever the sample says, and that
@@ -322,12 +293,18 @@ def transcribe(request):
         return JsonResponse({"error": _("There is no speech recognition in sandbox mode: type the transcript "
                                         "yourself, or leave it empty.")}, status=409)  # fmt: skip
     # Any format we accept, sent as the normalized WAV: at most 30 s, which recognition takes.
-    prepared = _prepare_upload(request)
-    if isinstance(prepared, JsonResponse):
-        return prepared
     try:
-        with bigmodel.BigModelClient.from_settings() as client:
+        with provider_client() as client:
             text = client.transcribe(io.BytesIO(prepared.wav), "sample.wav")
     except bigmodel.BigModelError:
         return JsonResponse({"error": _("Speech recognition is unavailable right now.")}, status=502)
     return JsonResponse({"text": text})
+
+
+@require_GET
+def sample(request, uuid):
+    """The sample as uploaded to the provider (normalized, maybe trimmed), for its owner and staff."""
+    clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
+    if not clone.sample:
+        raise Http404
+    return audio_response(request, clone.sample, PROVIDER_FORMATS.get(clone.sample_format, "audio/wav"), public=False)

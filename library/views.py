@@ -6,20 +6,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from clones.http import audio_response
+from clones.audio_responses import audio_response
 from clones.models import Clone
 from library.forms import ShowcaseForm
 from library.models import Mark, Play, Showcase, VoiceStats
 
 
 def _listed_clone(request, uuid):
-    """A voice this person may see; the same 404 for a missing one and one they may not."""
-    clone = get_object_or_404(
-        Clone.objects.select_related("owner"), uuid=uuid, deletion_requested_at=None, status=Clone.Status.READY
-    )
-    if not clone.can_view(request.user):
-        raise Http404
-    return clone
+    """A ready voice this person may see; the same 404 for a missing one and one they may not."""
+    clones = Clone.objects.visible_to(request.user).select_related("owner")
+    return get_object_or_404(clones, uuid=uuid, status=Clone.Status.READY)
 
 
 def _back(request, clone):
@@ -74,9 +70,7 @@ def saved(request):
 @login_required
 @require_POST
 def showcase(request, uuid):
-    clone = get_object_or_404(Clone, uuid=uuid, deletion_requested_at=None)
-    if not clone.can_manage(request.user):
-        raise Http404
+    clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
     form = ShowcaseForm(request.POST, clone=clone)
     if form.is_valid():
         form.save()
@@ -88,8 +82,9 @@ def showcase(request, uuid):
 
 @require_GET
 def showcase_audio(request, pk):
-    clip = get_object_or_404(Showcase.objects.select_related("clone", "utterance"), pk=pk)
-    if clip.clone.deletion_requested_at or not clip.clone.can_view(request.user) or not clip.utterance.audio:
+    visible = Clone.objects.visible_to(request.user)
+    clip = get_object_or_404(Showcase.objects.select_related("clone", "utterance"), pk=pk, clone__in=visible)
+    if not clip.utterance.audio:
         raise Http404
     public = clip.clone.visibility == Clone.Visibility.PUBLIC
     return audio_response(request, clip.utterance.audio, "audio/wav", public=public)

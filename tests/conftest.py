@@ -7,7 +7,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +14,8 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from voiceclone_site.celery import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -123,19 +124,7 @@ def start_worker(extra_env=None, concurrency=2):
     log_path = Path(settings.DATA_DIR) / f"worker-{time.time_ns()}.log"
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "voiceclone_site",
-            "worker",
-            "--loglevel=INFO",
-            "--pool=threads",
-            f"--concurrency={concurrency}",
-            "--without-mingle",
-            "--without-gossip",
-        ],
+        worker_command(concurrency=concurrency),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -181,7 +181,7 @@ def test_the_uploaded_wav_is_loudness_normalized(submit, corpus):
 
 def test_streamed_loudness_agrees_with_pyloudnorm():
     """We filter a second at a time to keep memory flat; the answer must be the library's own."""
-    from clones.audio import integrated_loudness
+    from clones.intake import integrated_loudness
 
     for seconds, level in [(3.2, 0.3), (12.05, 0.02)]:
         samples, rate = speech_like(seconds, rate=24000, level=level)

@@ -5,6 +5,7 @@ import io
 import pytest
 
 from clones import bigmodel
+from clones.models import SYSTEM_VOICES
 from tests.samples import wav_bytes
 
 
@@ -47,7 +48,7 @@ def test_list_finds_voice_by_name_and_download_needs_no_key(client, sandbox):
 
 def test_official_voices_are_listed(client):
     names = {v.voice for v in client.list_voices(voice_type="OFFICIAL")}
-    assert set(bigmodel.SYSTEM_VOICES) <= names
+    assert set(dict(SYSTEM_VOICES)) <= names
 
 
 def test_delete_removes_voice(client):

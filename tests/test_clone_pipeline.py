@@ -1,9 +1,9 @@
-"""The pipeline steps on `Clone`, run in-process against the sandbox over real HTTP."""
+"""The provider steps of clones.pipeline, run in-process against the sandbox over real HTTP."""
 
 import pytest
 from django.core.files.base import ContentFile
 
-from clones import bigmodel
+from clones import bigmodel, pipeline
 from clones.models import Clone
 from tests.samples import wav_bytes, wav_duration
 
@@ -36,7 +36,7 @@ def provider_calls(sandbox, route):
 
 
 def test_process_runs_every_step_and_stores_the_preview(clone, client, sandbox):
-    clone.process(client)
+    pipeline.process(clone, client)
     clone.refresh_from_db()
     assert clone.status == Clone.Status.READY and clone.finished_at
     assert clone.sample_file_id and clone.voice_id and clone.preview_file_id
@@ -52,8 +52,8 @@ def test_process_runs_every_step_and_stores_the_preview(clone, client, sandbox):
 
 
 def test_rerun_repeats_no_finished_step(clone, client, sandbox):
-    clone.process(client)
-    clone.process(client)
+    pipeline.process(clone, client)
+    pipeline.process(clone, client)
     assert provider_calls(sandbox, "files.upload") == 1
     assert provider_calls(sandbox, "voice.clone") == 1
     assert provider_calls(sandbox, "files.content") == 1
@@ -62,8 +62,8 @@ def test_rerun_repeats_no_finished_step(clone, client, sandbox):
 def test_lost_clone_answer_adopts_the_voice_instead_of_cloning_again(clone, client, sandbox):
     sandbox.set_faults([{"route": "voice.clone", "action": "drop_after"}])
     with pytest.raises(bigmodel.ConnectionFailed):
-        clone.process(client)
-    clone.process(client)
+        pipeline.process(clone, client)
+    pipeline.process(clone, client)
     clone.refresh_from_db()
     assert clone.status == Clone.Status.READY
     assert provider_calls(sandbox, "voice.clone") == 1
@@ -73,7 +73,7 @@ def test_lost_clone_answer_adopts_the_voice_instead_of_cloning_again(clone, clie
 
 def test_preview_falls_back_on_voice_list_download(clone, client, sandbox):
     sandbox.set_faults([{"route": "files.content", "action": "error", "status": 404, "code": "1214"}])
-    clone.process(client)
+    pipeline.process(clone, client)
     assert provider_calls(sandbox, "download") == 1
     assert clone.preview_audio.read()[:4] == b"RIFF"
 
@@ -99,8 +99,8 @@ def test_failure_keeps_provider_code_and_reads_well(clone, client, sandbox):
         ]
     )
     with pytest.raises(bigmodel.ContentRejected) as caught:
-        clone.process(client)
-    clone.fail(caught.value)
+        pipeline.process(clone, client)
+    pipeline.fail(clone, caught.value)
     clone.refresh_from_db()
     assert clone.status == Clone.Status.FAILED
     assert (clone.error_code, clone.error_message) == ("1301", "contains sensitive content")

@@ -5,7 +5,7 @@ import os
 import pytest
 from django.urls import reverse
 
-from clones import bigmodel
+from clones import bigmodel, pipeline
 from clones.models import Clone
 from tests.conftest import wait_until
 
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 def test_delete_survives_provider_failures_and_leaves_nothing(client, user, sandbox, celery_worker, make_clone):
     clone = make_clone(status=Clone.Status.QUEUED)
     with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key) as api:
-        clone.process(api)
+        pipeline.process(clone, api)
     clone.refresh_from_db()
     files = [clone.sample.path, clone.preview_audio.path]
     assert len(sandbox.voices()) == 1

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from clones import tasks
 from clones.models import Clone
 from tests.conftest import start_worker, stop_worker, wait_until
 
@@ -54,7 +55,7 @@ def test_fault(fault_worker, sandbox, make_clone, route, fault):
     sandbox.set_faults([{"route": route, "times": 1, **rule}])
     clone = make_clone(status=Clone.Status.QUEUED)
     started = time.monotonic()
-    clone.enqueue()  # autocommit here: published at once
+    tasks.enqueue_clone(clone)  # autocommit here: published at once
     clone = wait_until(lambda: Clone.objects.filter(pk=clone.pk, status__in=Clone.FINISHED).first(), timeout=60)
     if rule["action"] == "delay":
         # Let the abandoned call finish its work at the sandbox: it must not leave a second voice.

@@ -117,7 +117,10 @@ def test_the_menu_opens_and_closes_with_the_keyboard_on_a_phone(page, live_serve
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Library"
     page.keyboard.press("Escape")
-    assert menu.get_attribute("aria-expanded") == "false" and not page.get_by_role("link", name="Speak", exact=True).is_visible()
+    assert (
+        menu.get_attribute("aria-expanded") == "false"
+        and not page.get_by_role("link", name="Speak", exact=True).is_visible()
+    )
     assert page.evaluate("document.activeElement.classList.contains('menu-button')")
     # On a wide screen there is no menu: the links are there.
     page.set_viewport_size({"width": 1280, "height": 800})

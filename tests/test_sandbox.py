@@ -1,4 +1,4 @@
-"""The sandbox against the reference (shared/reference/): routes, validation, limits, error codes."""
+"""The sandbox against the reference (docs/provider-notes.md): routes, validation, limits, error codes."""
 
 import base64
 import io

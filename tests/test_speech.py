@@ -6,7 +6,7 @@ import wave
 import pytest
 from django.urls import reverse
 
-from clones import bigmodel
+from clones import bigmodel, pipeline
 from clones.models import Clone, Utterance
 from clones.text import split_text
 from tests.conftest import wait_until
@@ -21,7 +21,7 @@ def voice_clone(sandbox, make_clone, user):
     """A ready clone whose voice exists on the sandbox."""
     clone = make_clone(status=Clone.Status.QUEUED)
     with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key) as client:
-        clone.process(client)
+        pipeline.process(clone, client)
     return clone
 
 

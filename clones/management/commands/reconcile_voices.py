@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from clones import bigmodel
+from clones.pipeline import provider_client
 from clones.reconcile import import_voice, reconcile
 
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
             owner = get_user_model().objects.filter(username=import_to).first()
             if owner is None:
                 raise CommandError(f"No user named {import_to!r}.")
-        with bigmodel.BigModelClient.from_settings() as client:
+        with provider_client() as client:
             report = reconcile(client)
             for voice in report.unknown:
                 self.stdout.write(f"unknown: {voice.voice} {voice.voice_name} (created {voice.create_time})")

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from clones import bigmodel
-from clones.throttle import provider_slot
+from clones.provider_slots import provider_slot
 from sandbox.testing import running_sandbox
 
 pytestmark = pytest.mark.django_db(transaction=True)

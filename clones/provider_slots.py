@@ -10,13 +10,12 @@ import contextlib
 import random
 import threading
 import time
-from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from clones import bigmodel
-from clones.models import ProviderSlot
+from clones.models import ProviderSlot, provider_call_settled
 
 FREE = timezone.make_aware(timezone.datetime(2000, 1, 1))
 # Signalled when a thread of this process frees a slot (Celery's threads pool runs many calls at once).
@@ -57,7 +56,7 @@ def provider_slot():
     if count <= 0:
         yield
         return
-    lease = timedelta(seconds=settings.BIGMODEL_CONNECT_TIMEOUT + settings.BIGMODEL_READ_TIMEOUT + 30)
+    lease = provider_call_settled()
     deadline = time.monotonic() + settings.PROVIDER_SLOT_WAIT_SECONDS
     number = _try_take(count, lease)
     if number is None:

@@ -1,0 +1,211 @@
+"""The conversation with the provider: every step that makes a BigModel call on behalf of a clone or
+an utterance, and what its answer (or its failure) does to the row.
+
+The models keep the records (fields, state, the lease, saving a step with the status that follows);
+`clones.bigmodel` does the talking over HTTP; this module is where the two meet, as healthchecks'
+`Channel.notify` keeps records and its transports talk. The Celery tasks in `clones.tasks` call in
+here with a client from `provider_client()`; so do the admin and the transcribe view.
+
+Follow a clone: `process` runs `upload_sample`, `create_voice` and `fetch_preview` in turn; each
+makes one provider call and saves its result at once, so a retry skips the steps already done.
+"""
+
+import contextvars
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.utils import timezone
+
+from clones import bigmodel
+from clones.audio import SPEECH_RATE, AudioError, decode_mono, join_speech, peaks, sniff_format
+from clones.models import Clone
+from clones.provider_slots import provider_slot
+from clones.text import split_text
+
+logger = logging.getLogger(__name__)
+
+
+def provider_client():
+    """A BigModel client from the settings whose calls each hold one of the global provider slots."""
+    return bigmodel.BigModelClient.from_settings(limiter=provider_slot)
+
+
+# -- a clone: upload the sample, create the voice, fetch the preview ---------------------------------
+
+
+def process(clone, client):
+    """Upload, clone, preview. Each step makes one provider call and saves its result at once, in the
+    same statement as the status of the step that follows; a step whose result is saved is skipped."""
+    upload_sample(clone, client)
+    create_voice(clone, client)
+    fetch_preview(clone, client)
+    if clone.status != Clone.Status.READY:  # every step was done already, by an earlier attempt
+        clone.save_step()
+
+
+def upload_sample(clone, client):
+    if clone.sample_file_id:
+        return
+    with clone.sample.open("rb") as sample:
+        uploaded = client.upload_file(sample, f"{clone.voice_name}.{clone.sample_format}")
+    clone.sample_file_id = uploaded.id
+    clone.save_step("sample_file_id")
+
+
+def create_voice(clone, client):
+    if clone.voice_id:
+        return
+    # An earlier attempt may have reached the provider and lost the answer: look before paying.
+    if clone.clone_requested_at and _adopt_existing_voice(clone, client):
+        return
+    clone.request_id = bigmodel.new_request_id()
+    clone.clone_requested_at = timezone.now()
+    clone.save(update_fields=["request_id", "clone_requested_at", "updated_at"])
+    result = client.clone_voice(
+        voice_name=clone.voice_name,
+        input=clone.preview_text,
+        text=clone.transcript,
+        file_id=clone.sample_file_id,
+        model=clone.provider_model,
+        request_id=clone.request_id,
+    )
+    clone.voice_id, clone.preview_file_id = result.voice, result.file_id
+    clone.save_step("voice_id", "preview_file_id")
+
+
+def find_provider_voice(clone, client):
+    """The provider's voice under this clone's unique name, or None."""
+    for voice in client.list_voices(voice_type="PRIVATE", voice_name=clone.voice_name):
+        if voice.voice_name == clone.voice_name:  # the name filter is fuzzy
+            return voice
+    return None
+
+
+def adopt_late_voice(clone, client):
+    """A clone call whose answer we lost may have made the voice after all: take it, don't fail."""
+    if clone.voice_id or not clone.clone_requested_at:
+        return False
+    return _adopt_existing_voice(clone, client)
+
+
+def _adopt_existing_voice(clone, client):
+    voice = find_provider_voice(clone, client)
+    if voice is None:
+        return False
+    logger.info("clone=%s adopting provider voice found by name", clone.pk)
+    clone.voice_id = voice.voice
+    clone.save_step("voice_id")
+    return True
+
+
+def fetch_preview(clone, client):
+    if clone.preview_audio:
+        return
+    data = _download_preview(clone, client)
+    audio_format = sniff_format(data)
+    if audio_format is None:
+        raise bigmodel.BadResponse("The preview the provider sent is not WAV or MP3 audio")
+    clone.preview_audio.save(f"{clone.uuid}.{audio_format}", ContentFile(data), save=False)
+    clone.preview_peaks, clone.preview_duration = _peaks_and_duration_of(data)
+    clone.save_step("preview_audio", "preview_peaks", "preview_duration")
+
+
+def _download_preview(clone, client):
+    if clone.preview_file_id:
+        try:
+            return client.file_content(clone.preview_file_id)
+        except bigmodel.PermanentError as exc:
+            # The docs say file content serves batch files only: fall back on the voice list.
+            logger.info("clone=%s preview via file content failed (%s), trying voice list", clone.pk, exc)
+    voice = find_provider_voice(clone, client)
+    if voice is None or not voice.download_url:
+        raise bigmodel.InvalidRequest("The provider has no preview audio for this voice")
+    return client.download(voice.download_url)
+
+
+def _peaks_and_duration_of(data):
+    """The preview's waveform and length (known before anyone presses play); a preview we cannot decode
+    still plays in a browser, just without them."""
+    try:
+        samples = decode_mono(data, SPEECH_RATE)
+    except AudioError:
+        logger.warning("preview audio could not be decoded for its waveform")
+        return [], None
+    return peaks(samples), round(len(samples) / SPEECH_RATE, 2)
+
+
+def delete_at_provider(clone, client):
+    """Delete our voice at the provider, if it has one; a voice already gone counts as deleted."""
+    voice_id = clone.voice_id
+    if not voice_id and clone.clone_requested_at:
+        found = find_provider_voice(clone, client)  # a clone whose answer was lost
+        voice_id = found.voice if found else ""
+    if not voice_id:
+        return
+    try:
+        client.delete_voice(voice_id)
+    except bigmodel.PermanentError:
+        # An earlier attempt may have deleted it and lost the answer: gone is what we want.
+        if find_provider_voice(clone, client) is not None:
+            raise
+
+
+# -- failing with a reason --------------------------------------------------------------------------
+
+
+def fail(clone, error):
+    """Finish the clone as failed, with the kind of error its owner is told about and the provider's
+    code and message for staff."""
+    clone.mark_failed(error_kind(error), getattr(error, "code", None) or "", _error_message(error))
+
+
+def fail_utterance(utterance, error):
+    utterance.mark_failed(getattr(error, "code", None) or "", _error_message(error))
+
+
+def error_kind(error):
+    if isinstance(error, bigmodel.TransientError):
+        return Clone.ErrorKind.UNAVAILABLE
+    if isinstance(error, bigmodel.AuthenticationFailed | bigmodel.AccountProblem | bigmodel.QuotaExhausted):
+        return Clone.ErrorKind.ACCOUNT
+    if isinstance(error, bigmodel.ContentRejected):
+        return Clone.ErrorKind.CONTENT
+    if isinstance(error, bigmodel.BigModelError):
+        return Clone.ErrorKind.REJECTED
+    return Clone.ErrorKind.INTERNAL
+
+
+def _error_message(error):
+    return getattr(error, "message", "") or type(error).__name__
+
+
+# -- an utterance: speak the text part by part and keep one WAV --------------------------------------
+
+
+def synthesize(utterance, client):
+    """Speak the text part by part, in parallel up to the configured cap, and keep one WAV."""
+    texts = split_text(utterance.text, bigmodel.SPEECH_MAX_CHARS)
+    workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # Each part runs in a copy of this context, so its log lines still name the utterance.
+        parts = list(pool.map(lambda text: contextvars.copy_context().run(_speak, utterance, client, text), texts))
+    data, seconds = join_speech(parts, settings.SPEECH_PAUSE_SECONDS)
+    utterance.audio.save(f"{utterance.uuid}.wav", ContentFile(data), save=False)
+    utterance.mark_ready(round(seconds, 2), len(texts))
+
+
+def _speak(utterance, client, text):
+    try:
+        return client.speech(
+            input=text,
+            voice=utterance.voice,
+            model=settings.BIGMODEL_TTS_MODEL,
+            speed=utterance.speed,
+            volume=utterance.volume,
+            response_format="wav",
+        )
+    finally:
+        connection.close()  # this pool thread's own database connection (the slot limiter's)
