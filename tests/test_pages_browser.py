@@ -177,3 +177,21 @@ def test_keyboard_alone_clones_speaks_and_shares(page, live_server, sandbox, cel
     focus_by_tab(page, "[data-copy-target=share-url]")
     page.keyboard.press("Enter")
     page.locator("#share-copy-status").filter(has_text="Copied").wait_for()
+
+
+def test_the_large_play_button_plays_the_preview_and_counts_one_play(page, live_server, site):
+    theirs = site["theirs"]
+    page.goto(live_server.url + reverse("clones:gallery"))
+    button = page.get_by_role("button", name="Play Bob's voice")
+    button.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Pause Bob's voice").wait_for()
+    wait_until(lambda: VoiceStats.objects.filter(clone=theirs, plays=1).exists())
+    page.keyboard.press("Enter")  # pause, and play again: still the one play today
+    page.get_by_role("button", name="Play Bob's voice").wait_for()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Pause Bob's voice").wait_for()
+    page.reload()
+    page.get_by_role("button", name="Play Bob's voice").click()
+    page.get_by_role("button", name="Pause Bob's voice").wait_for()
+    assert VoiceStats.objects.get(clone=theirs).plays == 1

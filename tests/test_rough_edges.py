@@ -113,3 +113,11 @@ def test_downloads_are_named_after_the_voice_and_what_it_says(client, user, make
     chinese.save()
     disposition = client.get(chinese.get_audio_url(), {"download": 1})["Content-Disposition"]
     assert "filename*=utf-8''" in disposition and "%E4%BD%A0%E5%A5%BD" in disposition
+
+
+def test_api_docs_lead_back_to_the_site_and_a_new_token_can_be_copied(client, user):
+    client.force_login(user)
+    docs = client.get(reverse("api-1:openapi-view")).text
+    assert f'href="{reverse("home")}"' in docs and 'rel="icon"' in docs
+    page = client.post(reverse("api_tokens"), {"name": "laptop"}).text
+    assert 'data-copy-target="new-token"' in page and "Copy token" in page
