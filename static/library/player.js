@@ -1,6 +1,6 @@
-// Voice cards: a large play button in place of the browser's player, progress drawn over the waveform,
-// and a play counted once (the server keeps one per visitor a day). Without JavaScript the browser's
-// own player stays.
+// Voice cards: the large play button plays the preview in place, with progress drawn over the waveform,
+// and a play is counted once (the server keeps one per visitor a day). Without JavaScript the button is
+// a plain link to the preview, which the browser plays on a page of its own.
 (function () {
   "use strict";
   var token = document.querySelector("[name=csrfmiddlewaretoken]");
@@ -16,9 +16,6 @@
     var button = player.querySelector(".play-button");
     var progress = player.querySelector(".wave-progress");
     if (!audio || !button) return;
-    audio.removeAttribute("controls");
-    audio.hidden = true;
-    button.hidden = false;
     var counted = false;
 
     function show(playing) {
@@ -26,7 +23,12 @@
       button.setAttribute("aria-label", playing ? button.dataset.labelPause : button.dataset.labelPlay);
     }
 
-    button.addEventListener("click", function () {
+    // A link acts on Enter; as a button it must act on Space too.
+    button.addEventListener("keydown", function (event) {
+      if (event.key === " ") { event.preventDefault(); button.click(); }
+    });
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
       if (audio.paused) {
         document.querySelectorAll(".player audio").forEach(function (other) { if (other !== audio) other.pause(); });
         audio.play();
