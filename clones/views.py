@@ -22,7 +22,7 @@ from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
 from clones.pipeline import provider_client
 from clones.submissions import submit_clone, submit_speech
-from library.models import Mark
+from library.models import Mark, with_library
 
 GALLERY_PAGE_SIZE = 24
 
@@ -37,11 +37,7 @@ def _shared_clone(request, token):
 @cache_for_anonymous("GALLERY_CACHE_SECONDS")
 def gallery(request):
     filters = GalleryFilterForm(request.GET)
-    clones = (
-        filters.filter(Clone.objects.gallery())
-        .select_related("owner", "stats")
-        .prefetch_related("tags", "showcase__utterance")
-    )
+    clones = with_library(filters.filter(Clone.objects.gallery())).select_related("owner").prefetch_related("tags")
     page = Paginator(clones, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import usage_summary
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
-from library.models import Mark
+from library.models import Mark, with_library
 
 FEATURED = 3
 
@@ -18,9 +18,9 @@ def home(request):
     if request.user.is_authenticated:
         return _dashboard(request)
     featured = (
-        Clone.objects.gallery()
-        .select_related("owner", "stats")
-        .prefetch_related("tags", "showcase__utterance")
+        with_library(Clone.objects.gallery())
+        .select_related("owner")
+        .prefetch_related("tags")
         .order_by(F("stats__likes").desc(nulls_last=True), "-created_at")[:FEATURED]
     )
     return render(request, "home/welcome.html", {"featured": Mark.annotate(request.user, list(featured))})

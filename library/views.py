@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clones.audio_responses import audio_response
 from clones.models import Clone
 from library.forms import ShowcaseForm
-from library.models import Mark, Play, Showcase, VoiceStats
+from library.models import Mark, Play, Showcase, VoiceStats, with_library
 
 
 def _listed_clone(request, uuid):
@@ -56,13 +56,8 @@ def play(request, uuid):
 @login_required
 @require_GET
 def saved(request):
-    clones = (
-        Clone.objects.gallery()
-        .filter(marks__user=request.user, marks__kind=Mark.Kind.SAVE)
-        .select_related("owner", "stats")
-        .prefetch_related("tags", "showcase__utterance")
-        .order_by("-marks__created_at")
-    )
+    saved = Clone.objects.gallery().filter(marks__user=request.user, marks__kind=Mark.Kind.SAVE)
+    clones = with_library(saved).select_related("owner").prefetch_related("tags").order_by("-marks__created_at")
     clones = Mark.annotate(request.user, list(clones[:200]))
     return render(request, "library/saved.html", {"clones": clones})
 
