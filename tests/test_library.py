@@ -136,6 +136,9 @@ def test_cards_show_length_waveform_counts_and_use_this_voice(client, make_clone
     assert "3 likes" in page and "12 plays" in page and "1 use" in page
     assert page.count("Use this voice") == 1
     assert 'aria-label="Play Open voice"' in page
+    # The search is a proper button, and the titles are links that look like links (site.css).
+    assert '<button type="submit" class="primary">Search</button>' in page
+    assert '<h2 class="card-title"><a href="' in page
 
 
 def test_gallery_query_count_is_constant_with_likes_saves_and_showcases(client, user, make_clone):

@@ -162,6 +162,7 @@ def test_keyboard_alone_clones_speaks_and_shares(page, live_server, sandbox, cel
     # Speak: the form shows once the clone is ready.
     focus_by_tab(page, "#id_text")
     page.keyboard.type("Hello from the keyboard.")
+    assert page.locator("#id_text-count").inner_text() == "24 of 10,000 characters"
     focus_by_tab(page, "#speech button[type=submit]")
     page.keyboard.press("Enter")
     page.wait_for_url("**#speech")
