@@ -33,6 +33,7 @@ class CloneLinks(Schema):
     url: str = Field(description="This clone in the API.")
     preview: str | None = Field(description="The preview audio (with your token), once the clone is ready.")
     speak: str = Field(description="POST here to make the clone speak.")
+    refetch_preview: str = Field(description="POST here to fetch a preview again when no route gave one.")
     page: str = Field(description="The clone's web page.")
     share: str | None = Field(description="The share link, unless the clone is private.")
 
@@ -81,6 +82,10 @@ class CloneOut(Schema):
     voice_name: str = Field(description="The voice's name at the provider.")
     voice_id: str | None = Field(description="The provider's voice id, once cloned.")
     preview_file_id: str | None = Field(description="The provider's file id of the preview, once cloned.")
+    preview_route: str | None = Field(
+        description="How the preview was fetched: download_url, file_content or speech; unavailable when the "
+        "clone is ready but no route gave one (POST links.refetch_preview to try again)."
+    )
     created_at: datetime
     finished_at: datetime | None
     links: CloneLinks

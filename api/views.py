@@ -97,12 +97,14 @@ def _clone_out(request, clone):
         "voice_name": clone.voice_name,
         "voice_id": clone.voice_id or None,
         "preview_file_id": clone.preview_file_id or None,
+        "preview_route": clone.preview_route or None,
         "created_at": clone.created_at,
         "finished_at": clone.finished_at,
         "links": {
             "url": _absolute(request, "get_clone", clone.uuid),
             "preview": _absolute(request, "clone_preview", clone.uuid) if clone.preview_audio else None,
             "speak": _absolute(request, "speak", clone.uuid),
+            "refetch_preview": _absolute(request, "refetch_clone_preview", clone.uuid),
             "page": request.build_absolute_uri(clone.get_absolute_url()),
             "share": None
             if clone.visibility == Clone.Visibility.PRIVATE
@@ -186,6 +188,21 @@ def clone_preview(request, uuid: UUID):
     return _stored_audio(
         request, clone.preview_audio, clone.preview_content_type, _("This clone has no preview audio yet.")
     )
+
+
+@api.post(
+    "/clones/{uuid}/preview/refetch",
+    response={202: schemas.CloneOut, **_errors(401, 404, 409)},
+    summary="Fetch a clone's preview again",
+    tags=["clones"],
+)
+def refetch_clone_preview(request, uuid: UUID):
+    """For a ready clone whose preview no route gave (`preview_route` is `unavailable`): try every route again."""
+    clone = _own_clone(request, uuid)
+    if not clone.preview_unavailable:
+        raise ApiError(409, "preview_available", _("This clone has its preview, or is still fetching it."))
+    tasks.refetch_preview(clone)
+    return Status(202, _clone_out(request, clone))
 
 
 @api.post(

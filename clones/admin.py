@@ -26,8 +26,18 @@ class UtteranceInline(admin.TabularInline):
 
 @admin.register(Clone)
 class CloneAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "status", "visibility", "voice_id", "error_code", "attempts", "created_at"]
-    list_filter = ["status", "visibility", "language", "error_kind", "provider_model", "created_at"]
+    list_display = [
+        "name",
+        "owner",
+        "status",
+        "visibility",
+        "voice_id",
+        "preview_route",
+        "error_code",
+        "attempts",
+        "created_at",
+    ]
+    list_filter = ["status", "visibility", "language", "error_kind", "preview_route", "provider_model", "created_at"]
     list_select_related = ["owner"]
     search_fields = ["name", "owner__username", "owner__email", "voice_name", "voice_id", "uuid", "request_id"]
     date_hierarchy = "created_at"
@@ -40,7 +50,8 @@ class CloneAdmin(admin.ModelAdmin):
         "uuid", "voice_name", "voice_id", "sample_file_id", "preview_file_id", "request_id", "sample_format",
         "sample_duration", "status", "error_kind", "error_code", "error_message", "attempts", "clone_requested_at",
         "lease_expires_at", "deletion_requested_at", "gone_at", "consent_by", "consent_at", "created_at", "updated_at",
-        "started_at", "finished_at", "original", "quality_report", "sample", "preview_audio",
+        "started_at", "finished_at", "original", "quality_report", "sample", "preview_audio", "preview_route",
+        "failure_message",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["uuid", "name", "owner", "visibility", "language", "tags", "status", "attempts"]}),
@@ -68,12 +79,13 @@ class CloneAdmin(admin.ModelAdmin):
                     "sample_file_id",
                     "preview_file_id",
                     "preview_audio",
+                    "preview_route",
                     "request_id",
                     "clone_requested_at",
                 ]
             },
         ),  # fmt: skip
-        (_("Errors"), {"fields": ["error_kind", "error_code", "error_message"]}),
+        (_("Errors"), {"fields": ["error_kind", "error_code", "error_message", "failure_message"]}),
         (_("Consent"), {"fields": ["consent_by", "consent_at"]}),
         (
             _("Timestamps"),

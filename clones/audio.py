@@ -11,6 +11,8 @@ import av
 import numpy as np
 from django.utils.translation import gettext_lazy as _
 
+from clones.watermark import trim_leading_tone
+
 # The container formats the provider's clone call accepts, and the ones its audio comes back in.
 PROVIDER_FORMATS = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 # The provider's speech comes as 24 kHz mono.
@@ -91,8 +93,11 @@ def join_speech(parts, pause_seconds=0.3, rate=SPEECH_RATE):
     pause = np.zeros(int(pause_seconds * rate), dtype=np.int16)
     pieces = []
     for index, part in enumerate(parts):
+        samples = decode_mono(part, rate)
         if index:
             pieces.append(pause)
-        pieces.append(decode_mono(part, rate))
+            # The provider's audible mark once, at the start of the whole, not at every join.
+            samples = trim_leading_tone(samples, rate)
+        pieces.append(samples)
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
     return wav_bytes(samples.astype("<i2"), rate), len(samples) / rate

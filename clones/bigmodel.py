@@ -2,18 +2,21 @@
 
 Nothing else in the project imports `requests` or knows a BigModel route. Every call has connect and
 read timeouts, results are small typed records, and every failure is a `BigModelError` whose class
-says whether trying again can help (see "Errors" in docs/provider-notes.md).
+says whether trying again can help (the table `ERROR_CODES` below; "Errors" in docs/provider-notes.md).
 """
 
 import contextlib
 import contextvars
+import dataclasses
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,17 @@ class PermanentError(BigModelError):
     """Trying again with the same request cannot succeed."""
 
 
+class PreviewUnavailable(BigModelError):
+    """No route gave us a preview (see `BigModelClient.fetch_preview`). Retryable when at least one route
+    failed for a reason that may pass; the voice itself is fine either way."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        self.retryable = any(error.retryable for error in errors.values())
+        summary = "; ".join(f"{route}: {error}" for route, error in errors.items())
+        super().__init__(f"No preview from any route ({summary or 'none applies'})", code="preview")
+
+
 class AuthenticationFailed(PermanentError):
     pass
 
@@ -84,8 +98,17 @@ class AccountProblem(PermanentError):
     """The account is in arrears, disabled or otherwise unusable: staff must act."""
 
 
+class NoApiAccess(AccountProblem):
+    """The key is valid but the account may not use this API (1220, HTTP 434): staff must have it enabled."""
+
+
 class QuotaExhausted(PermanentError):
     pass
+
+
+class PlanLimitReached(QuotaExhausted):
+    """A usage cap, an expired plan or the fair-use policy (1308-1311, 1313-1321). Unlike 1302/1303 these
+    do not lift in seconds, so retrying only burns attempts: the work stops and staff are told."""
 
 
 class InvalidRequest(PermanentError):
@@ -96,36 +119,99 @@ class ContentRejected(PermanentError):
     pass
 
 
-# Business codes from the notes; anything not listed falls back on the HTTP status.
-_CODE_CLASSES = [
-    (range(1000, 1005), AuthenticationFailed),
-    (range(1110, 1122), AccountProblem),
-    ((1200, 1230, 1234), ServerError),
-    (range(1210, 1216), InvalidRequest),
-    (range(1220, 1223), InvalidRequest),
-    ((1231, 1261), InvalidRequest),
-    ((1300, 1301), ContentRejected),
-    ((1302, 1303, 1305, 1312), RateLimited),
-    ((1304,), QuotaExhausted),
-    (range(1308, 1312), QuotaExhausted),
-]
+# What the people involved are told, one sentence per meaning; each code below points at one of them.
+# Kept as source text (a clone stores the sentence it failed with) and translated when shown.
+_AUTH = gettext_noop(
+    "The voice service refused the site's API key. The site's staff must check BIGMODEL_API_KEY; nothing is "
+    "wrong with your request."
+)
+_ACCOUNT = gettext_noop(
+    "The site's voice service account cannot be used right now (inactive, locked or in arrears). The site's "
+    "staff must settle it in the BigModel console; please try again once they have."
+)
+_NO_ACCESS = gettext_noop(
+    "The site's voice service account has no access to this function of the service. The site's staff must "
+    "have it enabled for the account (BigModel console or support); nothing is wrong with your sample."
+)
+_UNSUPPORTED = gettext_noop(
+    "The voice service no longer offers the function or model this site uses. The site's staff must update "
+    "the configured model or the application."
+)
+_INVALID = gettext_noop("The voice service rejected this sample or text.")
+_DUPLICATE = gettext_noop("The voice service had already received this request. Please try again.")
+_TOO_LONG = gettext_noop("The text is too long for the voice service.")
+_CONTENT = gettext_noop("The voice service refused this content under its content policy.")
+_BUSY = gettext_noop("The voice service is busy or unavailable right now. Please try again later.")
+_DAILY = gettext_noop(
+    "The site's daily allowance at the voice service is used up. Please try again tomorrow; the site's staff "
+    "can raise the allowance with BigModel."
+)
+_PLAN = gettext_noop(
+    "The site's voice service plan has reached a usage or fair-use limit, so the work was stopped rather than "
+    "retried. Please try again later; the site's staff must check the plan's limits in the BigModel console "
+    "(the error code tells them which limit)."
+)
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One row of the provider's error-code page: the HTTP status it is listed under, what it means for us
+    (the class says whether retrying can help) and what the people involved are told."""
+
+    status: int
+    error_class: type
+    message: str
+
+
+# Reference: https://docs.bigmodel.cn/cn/faq/api-code (HTTP statuses from the same page's first table and
+# from the 2026-11-30 reading: 1220 under 403, 1222 under 400, 1313-1321 under 429). Every documented
+# business code has its row; a code that is not here falls back on the HTTP status (`error_class_for`).
+ERROR_CODES = {
+    "500": ErrorCode(500, ServerError, _BUSY),
+    # HTTP statuses of the file API that the page lists without a business code of their own.
+    "434": ErrorCode(434, NoApiAccess, _NO_ACCESS),
+    "435": ErrorCode(435, InvalidRequest, _INVALID),
+    **{str(n): ErrorCode(401, AuthenticationFailed, _AUTH) for n in range(1000, 1005)},
+    "1100": ErrorCode(429, AccountProblem, _ACCOUNT),
+    **{str(n): ErrorCode(429, AccountProblem, _ACCOUNT) for n in (1110, 1111, 1112, 1113, 1120, 1121)},
+    "1200": ErrorCode(500, ServerError, _BUSY),
+    "1210": ErrorCode(400, InvalidRequest, _INVALID),
+    "1211": ErrorCode(400, InvalidRequest, _UNSUPPORTED),
+    "1212": ErrorCode(400, InvalidRequest, _UNSUPPORTED),
+    **{str(n): ErrorCode(400, InvalidRequest, _INVALID) for n in (1213, 1214, 1215)},
+    "1220": ErrorCode(403, NoApiAccess, _NO_ACCESS),
+    "1221": ErrorCode(400, InvalidRequest, _UNSUPPORTED),
+    "1222": ErrorCode(400, InvalidRequest, _UNSUPPORTED),
+    "1230": ErrorCode(500, ServerError, _BUSY),
+    "1231": ErrorCode(400, InvalidRequest, _DUPLICATE),
+    "1234": ErrorCode(500, ServerError, _BUSY),
+    "1261": ErrorCode(400, InvalidRequest, _TOO_LONG),
+    "1300": ErrorCode(400, ContentRejected, _CONTENT),
+    "1301": ErrorCode(400, ContentRejected, _CONTENT),
+    **{str(n): ErrorCode(429, RateLimited, _BUSY) for n in (1302, 1303, 1305, 1312)},
+    "1304": ErrorCode(429, QuotaExhausted, _DAILY),
+    **{str(n): ErrorCode(429, PlanLimitReached, _PLAN) for n in (1308, 1309, 1310, 1311, *range(1313, 1322))},
+}
+
+# The HTTP statuses the same page documents, for errors that come without a business code.
+_STATUS_CLASSES = {401: AuthenticationFailed, 403: NoApiAccess, 429: RateLimited, 434: NoApiAccess}
 
 
 def error_class_for(status, code):
-    try:
-        number = int(code)
-    except (TypeError, ValueError):
-        number = None
-    for codes, cls in _CODE_CLASSES:
-        if number is not None and number in codes:
-            return cls
-    if status == 401:
-        return AuthenticationFailed
-    if status == 429:
-        return RateLimited
+    known = ERROR_CODES.get(str(code)) if code is not None else None
+    if known is not None:
+        return known.error_class
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
     if status is not None and status >= 500:
         return ServerError
     return InvalidRequest
+
+
+def user_message(code):
+    """The translated sentence for a provider error code, or "" for a code the table does not know."""
+    known = ERROR_CODES.get(str(code)) if code else None
+    return gettext(known.message) if known else ""
 
 
 def _retry_after(response):
@@ -140,45 +226,91 @@ def new_request_id():
     return uuid.uuid4().hex
 
 
+# Replies are read into these records by `_read`: a field without a default must be there with its type
+# (an id also non-empty), a field with a default may be absent or null but not of another type. Anything
+# else is a BadResponse (retryable), never a KeyError deep in the pipeline.
+
+
+def _id():
+    return field(metadata={"nonempty": True})
+
+
 @dataclass(frozen=True)
 class UploadedFile:
-    id: str
-    bytes: int
-    filename: str
-    purpose: str
-    created_at: int
+    id: str = _id()
+    bytes: int = 0
+    filename: str = ""
+    purpose: str = ""
+    created_at: int = 0
 
 
 @dataclass(frozen=True)
 class ClonedVoice:
-    voice: str
-    file_id: str
-    request_id: str
+    voice: str = _id()
+    # The clone page lists the preview as optional ("试听音频（可选）"), so its file id may be missing.
+    file_id: str = ""
+    file_purpose: str = ""
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
 class Voice:
-    voice: str
-    voice_name: str
-    voice_type: str
-    download_url: str
-    create_time: str
+    voice: str = _id()
+    voice_name: str = ""
+    voice_type: str = ""
+    download_url: str = ""
+    create_time: str = ""
+
+
+@dataclass(frozen=True)
+class VoiceList:
+    voice_list: list
 
 
 @dataclass(frozen=True)
 class DeletedVoice:
-    voice: str
-    update_time: str
+    voice: str = _id()
+    # The notes saw `update_time`; the official SDK's VoiceDeleteResult names it `delete_time`.
+    update_time: str = ""
+    delete_time: str = ""
+
+
+@dataclass(frozen=True)
+class Transcription:
+    text: str
+
+
+def _read(record, body, what):
+    """Return `body` (a dict) as `record`, or raise BadResponse naming the field that is missing or wrong."""
+    if not isinstance(body, dict):
+        raise BadResponse(f"BigModel's {what} reply is not a JSON object")
+    values = {}
+    for spec in dataclasses.fields(record):
+        value = body.get(spec.name)
+        required = spec.default is dataclasses.MISSING or spec.metadata.get("nonempty")
+        if value is None or (value == "" and spec.metadata.get("nonempty")):
+            if required:
+                raise BadResponse(f"BigModel's {what} reply lacks the field {spec.name!r}")
+            continue
+        if not isinstance(value, spec.type) or (spec.type is int and isinstance(value, bool)):
+            raise BadResponse(
+                f"BigModel's {what} reply has {spec.name!r} as {type(value).__name__}, not {spec.type.__name__}"
+            )
+        values[spec.name] = value
+    return record(**values)
 
 
 class BigModelClient:
-    def __init__(self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0, limiter=None):
+    def __init__(self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0, limiter=None, watermark=True):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         # A context manager around every API call, e.g. a cap on calls in flight across workers.
         self.limiter = limiter or contextlib.nullcontext
+        # Sent as `watermark_enabled` with every speech request (BIGMODEL_WATERMARK); see the README.
+        self.watermark = watermark
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_key}"
+        self.calls = 0  # requests sent, for check_provider's report
 
     @classmethod
     def from_settings(cls, *, limiter=None):
@@ -189,6 +321,7 @@ class BigModelClient:
             connect_timeout=settings.BIGMODEL_CONNECT_TIMEOUT,
             read_timeout=settings.BIGMODEL_READ_TIMEOUT,
             limiter=limiter,
+            watermark=settings.BIGMODEL_WATERMARK,
         )
 
     def close(self):
@@ -210,13 +343,7 @@ class BigModelClient:
             files={"file": (filename, fileobj)},
             data={"purpose": purpose},
         )
-        return UploadedFile(
-            id=body["id"],
-            bytes=body.get("bytes", 0),
-            filename=body.get("filename", filename),
-            purpose=body.get("purpose", purpose),
-            created_at=body.get("created_at", 0),
-        )
+        return _read(UploadedFile, body, "file upload")
 
     def clone_voice(self, *, voice_name, input, file_id, model, text="", request_id=None):
         payload = {
@@ -229,7 +356,7 @@ class BigModelClient:
         if text:
             payload["text"] = text
         body = self._json("POST", "/voice/clone", route="voice.clone", json=payload)
-        return ClonedVoice(voice=body["voice"], file_id=body["file_id"], request_id=body.get("request_id", ""))
+        return _read(ClonedVoice, body, "voice clone")
 
     def file_content(self, file_id):
         return self._bytes(
@@ -246,23 +373,14 @@ class BigModelClient:
         if voice_name:
             params["voiceName"] = voice_name
         body = self._json("GET", "/voice/list", route="voice.list", params=params)
-        return [
-            Voice(
-                voice=item["voice"],
-                voice_name=item.get("voice_name", ""),
-                voice_type=item.get("voice_type", ""),
-                download_url=item.get("download_url", ""),
-                create_time=item.get("create_time", ""),
-            )
-            for item in body.get("voice_list") or []
-        ]
+        return [_read(Voice, item, "voice list") for item in _read(VoiceList, body, "voice list").voice_list]
 
     def delete_voice(self, voice, *, request_id=None):
         payload = {"voice": voice, "request_id": request_id or new_request_id()}
         body = self._json("POST", "/voice/delete", route="voice.delete", json=payload)
-        return DeletedVoice(voice=body.get("voice", voice), update_time=body.get("update_time", ""))
+        return _read(DeletedVoice, body, "voice delete")
 
-    def speech(self, *, input, voice, model, speed=1.0, volume=1.0, response_format="wav"):
+    def speech(self, *, input, voice, model, speed=1.0, volume=1.0, response_format="wav", watermark=None):
         payload = {
             "model": model,
             "input": input,
@@ -270,8 +388,12 @@ class BigModelClient:
             "speed": speed,
             "volume": volume,
             "response_format": response_format,
+            "watermark_enabled": self.watermark if watermark is None else watermark,
         }
-        return self._bytes("POST", "/audio/speech", route="audio.speech", json=payload)
+        data = self._bytes("POST", "/audio/speech", route="audio.speech", json=payload)
+        if response_format == "wav" and not (data[:4] == b"RIFF" and data[8:12] == b"WAVE"):
+            raise BadResponse("BigModel's speech reply is not WAV audio")
+        return data
 
     def transcribe(self, fileobj, filename, *, model="glm-asr-2512"):
         body = self._json(
@@ -281,11 +403,80 @@ class BigModelClient:
             files={"file": (filename, fileobj)},
             data={"model": model},
         )
-        return body.get("text", "")
+        return _read(Transcription, body, "transcription").text
 
-    def download(self, url):
-        """Fetch a `download_url` from `list_voices`: a signed URL elsewhere, so no API key."""
-        return self._send("GET", url, route="download", parse=_raw_bytes, auth=False)
+    def download(self, url, *, with_key=False):
+        """Fetch a `download_url` from `list_voices`. Whether it needs the key is not documented (check_provider
+        finds out); by default it goes without, since a signed URL elsewhere must not receive the key."""
+        if with_key and not self.on_api_host(url):
+            raise InvalidRequest("The key is only ever sent to the API's own host")
+        return self._send("GET", url, route="download", parse=_audio_bytes, auth=with_key)
+
+    def on_api_host(self, url):
+        return urlsplit(url).netloc == urlsplit(self.base_url).netloc
+
+    def find_voice(self, voice_name):
+        """Our voice by its exact name (the provider's name filter is fuzzy), or None."""
+        for voice in self.list_voices(voice_type="PRIVATE", voice_name=voice_name):
+            if voice.voice_name == voice_name:
+                return voice
+        return None
+
+    # -- the preview: three routes, in the order that works on the real service ------------------
+
+    def fetch_preview(self, *, voice, voice_name, file_id="", text="", speech_model=""):
+        """Return (audio bytes, route) for a new voice's preview, trying in turn:
+
+        1. "download_url": `/voice/list`'s `download_url`, which third-party integrations use; fetched
+           without the key, and again with it only if refused and the URL is on the API's own host.
+        2. "file_content": `GET /files/{file_id}/content`. The docs say it serves batch files only
+           ("只支持 batch 文件类型", docs.bigmodel.cn, 文件内容), so it is a fallback.
+        3. "speech": the preview text spoken by `/audio/speech` in the new voice (the clone page lists
+           the preview as optional, "试听音频（可选）"), so a paid-for voice is never left without one.
+
+        A route that fails for any reason hands over to the next, except an account-side error, which
+        the next would only repeat. Raises PreviewUnavailable when none gives audio.
+        """
+        errors = {}
+        routes = [("download_url", lambda: self._download_preview(voice_name))]
+        if file_id:
+            routes.append(("file_content", lambda: _audio_or_bad(self.file_content(file_id), "file content")))
+        if text and speech_model:
+            text = text[:SPEECH_MAX_CHARS]
+            routes.append(("speech", lambda: self.speech(input=text, voice=voice, model=speech_model)))
+        for route, fetch in routes:
+            try:
+                return fetch(), route
+            except BigModelError as exc:
+                # The account itself refused (bad key, arrears, plan limit): every other route would too.
+                # No access to one API (434 on the file API, in closed beta) is only this route's failure.
+                if isinstance(exc, AuthenticationFailed | QuotaExhausted) or (
+                    isinstance(exc, AccountProblem) and not isinstance(exc, NoApiAccess)
+                ):
+                    raise
+                errors[route] = exc
+        raise PreviewUnavailable(errors)
+
+    def _download_preview(self, voice_name):
+        listed = self.find_voice(voice_name)
+        if listed is None:  # a list that lags behind a clone just made: worth another look later
+            raise BadResponse("The voice list does not show this voice yet")
+        if not listed.download_url:
+            raise InvalidRequest("The voice list gives no download_url for this voice")
+        url = listed.download_url
+        # A refused download says nothing about the account (the URL may be signed, expired or need the
+        # key): it is reported as this route's failure, never as an account problem that stops the work.
+        try:
+            try:
+                return _audio_or_bad(self.download(url), "download_url")
+            except (AuthenticationFailed, NoApiAccess):
+                if not self.on_api_host(url):
+                    raise  # never send the key to another host
+                return _audio_or_bad(self.download(url, with_key=True), "download_url")
+        except (AuthenticationFailed, AccountProblem, QuotaExhausted) as exc:
+            if exc.status is None or not 400 <= exc.status < 500 or exc.code:
+                raise
+            raise InvalidRequest(f"download_url refused: {exc}", status=exc.status) from exc
 
     # -- transport ----------------------------------------------------------------------------
 
@@ -293,7 +484,7 @@ class BigModelClient:
         return self._send(method, self.base_url + path, route=route, parse=_json_object, **kwargs)
 
     def _bytes(self, method, path, *, route, **kwargs):
-        return self._send(method, self.base_url + path, route=route, parse=_raw_bytes, **kwargs)
+        return self._send(method, self.base_url + path, route=route, parse=_audio_bytes, **kwargs)
 
     def _send(self, method, url, *, route, parse, auth=True, **kwargs):
         started = time.monotonic()
@@ -301,15 +492,14 @@ class BigModelClient:
         # The session carries the Authorization header; a foreign signed URL must not get it.
         send = self.session.request if auth else requests.request
         limiter = self.limiter if auth else contextlib.nullcontext
+        self.calls += 1
         try:
             with limiter():
                 started = time.monotonic()  # time the call, not the wait for a slot
                 response = send(method, url, timeout=self.timeout, **kwargs)
             status = response.status_code
             if status >= 400:
-                error = _error_from(response)
-                code = error.code
-                raise error
+                raise _error_from(response)
             return parse(response)
         except requests.Timeout as exc:
             code = "timeout"
@@ -317,8 +507,11 @@ class BigModelClient:
         except requests.ConnectionError as exc:
             code = "connection"
             raise ConnectionFailed("The connection to BigModel failed or was dropped") from exc
-        except BadResponse:
-            code = "malformed"
+        except BigModelError as exc:
+            code = exc.code or ("malformed" if isinstance(exc, BadResponse) else None)
+            if auth and isinstance(exc, AuthenticationFailed | AccountProblem | QuotaExhausted):
+                # Nothing a user can do about these: the error log is where staff learn they must act.
+                logger.error("bigmodel route=%s refused the account: %s", route, exc)
             raise
         finally:
             context = " ".join(f"{key}={value}" for key, value in (_log_fields.get() or {}).items())
@@ -339,11 +532,48 @@ def _json_object(response):
         raise BadResponse("BigModel sent a body that is not valid JSON", status=response.status_code) from exc
     if not isinstance(body, dict):
         raise BadResponse("BigModel sent JSON of an unexpected shape", status=response.status_code)
+    _raise_carried_error(body, response.status_code)
     return body
 
 
-def _raw_bytes(response):
-    return response.content
+def _raise_carried_error(body, status):
+    """A 2xx whose JSON is an error body ({"error": {"code", "message"}}) is that error, not a reply."""
+    error = body.get("error")
+    if isinstance(error, dict) and error.get("code") is not None:
+        code = str(error["code"])
+        cls = ERROR_CODES[code].error_class if code in ERROR_CODES else BadResponse
+        raise cls(error.get("message") or "an error in a 2xx reply", status=status, code=code)
+
+
+def _audio_bytes(response):
+    """Return the audio bytes of a 2xx reply. A JSON body where audio was expected is the provider's error
+    in a 2xx envelope: raise it as what it carries (a body without an error is unreadable: BadResponse)."""
+    data = response.content
+    content_type = response.headers.get("Content-Type", "")
+    if "json" not in content_type and data[:1] != b"{":
+        return data
+    try:
+        body = response.json()
+    except ValueError:
+        return data  # audio that happens to start with "{" is still audio; the caller sniffs it
+    if isinstance(body, dict):
+        _raise_carried_error(body, response.status_code)
+    raise BadResponse("BigModel sent JSON where audio was expected", status=response.status_code)
+
+
+def looks_like_audio(data):
+    """WAV (RIFF/WAVE) or MP3 (an ID3 tag or a frame sync), the formats the provider sends."""
+    return (
+        (data[:4] == b"RIFF" and data[8:12] == b"WAVE")
+        or data[:3] == b"ID3"
+        or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0)
+    )
+
+
+def _audio_or_bad(data, what):
+    if not looks_like_audio(data):
+        raise BadResponse(f"BigModel's {what} is not WAV or MP3 audio")
+    return data
 
 
 def _error_from(response):

@@ -10,8 +10,9 @@ from django.utils.text import format_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from clones import system_voices
 from clones.intake import ACCEPT, AudioError, prepare_sample, upload_too_large_message
-from clones.models import SYSTEM_VOICES, Clone, Tag, Utterance
+from clones.models import Clone, Tag, Utterance
 
 MAX_TAGS = 5
 
@@ -219,7 +220,7 @@ class SpeechForm(forms.ModelForm):
             # Their own voices first, and the newest preselected: that is what people come here to use.
             self.fields["voice"].choices = [
                 *([(_("My clones"), [(str(c.uuid), c.name) for c in own])] if own else []),
-                (_("System voices"), list(SYSTEM_VOICES)),
+                (_("System voices"), system_voices.choices()),
             ]
             if own and not self.initial.get("voice"):
                 self.initial["voice"] = str(own[0].uuid)
@@ -255,7 +256,7 @@ class SpeechForm(forms.ModelForm):
         voice = self.cleaned_data.get("voice", "")
         if self.clone is not None:
             utterance.clone = self.clone
-        elif voice in dict(SYSTEM_VOICES):
+        elif voice in dict(system_voices.choices()):
             utterance.system_voice = voice
         else:
             utterance.clone = Clone.objects.owned_by(self.owner).get(uuid=voice)

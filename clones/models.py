@@ -137,6 +137,12 @@ class Clone(models.Model):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
+    class PreviewRoute(models.TextChoices):
+        DOWNLOAD_URL = "download_url", _("Voice list download URL")
+        FILE_CONTENT = "file_content", _("File content")
+        SPEECH = "speech", _("Spoken with the new voice")
+        UNAVAILABLE = "unavailable", _("Unavailable")
+
     class ErrorKind(models.TextChoices):
         UNAVAILABLE = "unavailable", _("Service unavailable")
         ACCOUNT = "account", _("Provider account problem")
@@ -204,11 +210,19 @@ class Clone(models.Model):
     voice_id = models.CharField(_("provider voice id"), max_length=200, blank=True, db_index=True)
     preview_file_id = models.CharField(_("preview file id"), max_length=200, blank=True)
     preview_audio = models.FileField(_("preview audio"), upload_to=preview_upload_to, blank=True)
+    # Which route served the preview (clones.bigmodel.BigModelClient.fetch_preview), or UNAVAILABLE: the
+    # voice is ready but no route gave a preview, and its owner may ask for it again.
+    preview_route = models.CharField(
+        _("preview route"), max_length=20, choices=PreviewRoute.choices, blank=True, editable=False
+    )
 
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.QUEUED)
     error_kind = models.CharField(_("kind of error"), max_length=20, choices=ErrorKind, blank=True)
     error_code = models.CharField(_("provider error code"), max_length=32, blank=True)
     error_message = models.TextField(_("provider error message"), blank=True)
+    # What the owner is told, as the English source text of the provider error's sentence; translated
+    # when shown, so every reader gets it in their own language.
+    failure_message = models.TextField(_("failure message"), blank=True, editable=False)
     request_id = models.CharField(_("last request id"), max_length=64, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     # Set just before the clone call goes out: from then on the provider may hold our voice.
@@ -300,11 +314,11 @@ class Clone(models.Model):
         """Back to the queue, its error cleared; steps that have their result are kept and skipped.
         Queuing it is clones.tasks.retry_clone's part."""
         self.status = self.Status.QUEUED
-        self.error_kind = self.error_code = self.error_message = ""
+        self.error_kind = self.error_code = self.error_message = self.failure_message = ""
         self.finished_at = None
         self.save(
-            update_fields=["status", "error_kind", "error_code", "error_message", "finished_at", "updated_at",
-                           *changed_fields]
+            update_fields=["status", "error_kind", "error_code", "error_message", "failure_message", "finished_at",
+                           "updated_at", *changed_fields]
         )  # fmt: skip
 
     @property
@@ -317,6 +331,10 @@ class Clone(models.Model):
 
     @property
     def failure_reason(self):
+        # The sentence of the provider's error code (clones.bigmodel.ERROR_CODES), kept as its source text
+        # and translated here, says most precisely what went wrong and who must act.
+        if self.failure_message:
+            return gettext(self.failure_message)
         reasons = {
             self.ErrorKind.UNAVAILABLE: _(
                 "The voice service is unavailable or overloaded right now. Please try again later."
@@ -347,6 +365,7 @@ class Clone(models.Model):
             "label": str(self.get_status_display()),
             "finished": self.is_finished,
             "failure_reason": str(self.failure_reason),
+            "preview_unavailable": self.preview_unavailable,
             "steps": [{"status": s["status"], "done": s["done"], "current": s["current"]} for s in self.steps()],
         }
 
@@ -378,7 +397,10 @@ class Clone(models.Model):
         return Case(
             When(sample_file_id="", then=Value(cls.Status.UPLOADING)),
             When(voice_id="", then=Value(cls.Status.CLONING)),
-            When(preview_audio="", then=Value(cls.Status.FETCHING_PREVIEW)),
+            When(
+                Q(preview_audio="") & ~Q(preview_route=cls.PreviewRoute.UNAVAILABLE),
+                then=Value(cls.Status.FETCHING_PREVIEW),
+            ),
             default=F("status"),
         )
 
@@ -404,10 +426,30 @@ class Clone(models.Model):
                 field.delete(save=False)
         self.delete()
 
-    def mark_failed(self, kind, code, message):
+    def mark_failed(self, kind, code, message, failure_message=""):
         self.error_kind, self.error_code, self.error_message = kind, code, message
+        self.failure_message = failure_message
         self.finished_at = timezone.now()
-        self._save_status(self.Status.FAILED, "error_kind", "error_code", "error_message", "finished_at")
+        self._save_status(
+            self.Status.FAILED, "error_kind", "error_code", "error_message", "failure_message", "finished_at"
+        )
+
+    def mark_preview_unavailable(self, code, message):
+        """Ready without a preview: the voice works; the provider's last word is kept for staff."""
+        self.preview_route = self.PreviewRoute.UNAVAILABLE
+        self.error_kind, self.failure_message = "", ""
+        self.error_code, self.error_message = code, message
+        self.finished_at, self.lease_expires_at = timezone.now(), None
+        self._save_status(self.Status.READY, "preview_route", "error_kind", "error_code", "error_message",
+                          "failure_message", "finished_at", "lease_expires_at")  # fmt: skip
+
+    @property
+    def preview_unavailable(self):
+        """Ready, with a voice, but no route gave a preview: its owner may fetch it again."""
+        return self.is_ready and not self.preview_audio and self.preview_route == self.PreviewRoute.UNAVAILABLE
+
+    def wants_preview(self):
+        return not self.preview_audio and self.preview_route != self.PreviewRoute.UNAVAILABLE
 
     def note_retry(self, error):
         """Keep the latest transient error for staff while the task waits to try again."""
@@ -427,14 +469,14 @@ class Clone(models.Model):
             self._save_status(self.Status.UPLOADING, *fields)
         elif not self.voice_id:
             self._save_status(self.Status.CLONING, *fields)
-        elif not self.preview_audio:
+        elif self.wants_preview():
             self._save_status(self.Status.FETCHING_PREVIEW, *fields)
         else:
-            self.error_kind = self.error_code = self.error_message = ""
+            self.error_kind = self.error_code = self.error_message = self.failure_message = ""
             self.finished_at = timezone.now()
             self.lease_expires_at = None
             self._save_status(self.Status.READY, *fields, "finished_at", "lease_expires_at", "error_kind",
-                              "error_code", "error_message")  # fmt: skip
+                              "error_code", "error_message", "failure_message")  # fmt: skip
 
 
 # The provider's system voices (docs/provider-notes.md), the one list of them in the project.
@@ -487,6 +529,8 @@ class Utterance(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.QUEUED)
     error_code = models.CharField(_("provider error code"), max_length=32, blank=True)
     error_message = models.TextField(_("provider error message"), blank=True)
+    # As on Clone: the source text of the provider code's sentence, translated when shown.
+    failure_message = models.TextField(_("failure message"), blank=True, editable=False)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -557,10 +601,19 @@ class Utterance(models.Model):
         self.error_code, self.error_message = error.code or "", error.message
         self.save(update_fields=["status", "error_code", "error_message"])
 
-    def mark_failed(self, code, message):
+    def mark_failed(self, code, message, failure_message=""):
         self.status, self.finished_at = self.Status.FAILED, timezone.now()
-        self.error_code, self.error_message = code, message
-        self.save(update_fields=["status", "finished_at", "error_code", "error_message"])
+        self.error_code, self.error_message, self.failure_message = code, message, failure_message
+        self.save(update_fields=["status", "finished_at", "error_code", "error_message", "failure_message"])
+
+    @property
+    def failure_reason(self):
+        """What its owner is told when it failed: the provider code's sentence, if it had one."""
+        if self.status != self.Status.FAILED:
+            return ""
+        if self.failure_message:
+            return gettext(self.failure_message)
+        return _("The voice service could not speak this text.")
 
 
 def provider_call_settled():

@@ -102,28 +102,29 @@ def _adopt_existing_voice(clone, client):
 
 
 def fetch_preview(clone, client):
-    if clone.preview_audio:
+    """The preview by the first route that gives one (BigModelClient.fetch_preview), and which it was.
+    When none does, the clone fails into "ready, preview unavailable" (see `fail`), never into failed."""
+    if not clone.wants_preview():
         return
-    data = _download_preview(clone, client)
+    try:
+        data, route = client.fetch_preview(
+            voice=clone.voice_id,
+            voice_name=clone.voice_name,
+            file_id=clone.preview_file_id,
+            text=clone.preview_text,
+            speech_model=settings.BIGMODEL_TTS_MODEL,
+        )
+    except bigmodel.PreviewUnavailable as exc:
+        if exc.retryable:  # some route may work later: retried like any transient failure
+            raise bigmodel.ServerError(exc.message, code="preview") from exc
+        raise
     audio_format = sniff_format(data)
     if audio_format is None:
         raise bigmodel.BadResponse("The preview the provider sent is not WAV or MP3 audio")
     clone.preview_audio.save(f"{clone.uuid}.{audio_format}", ContentFile(data), save=False)
     clone.preview_peaks, clone.preview_duration = _peaks_and_duration_of(data)
-    clone.save_step("preview_audio", "preview_peaks", "preview_duration")
-
-
-def _download_preview(clone, client):
-    if clone.preview_file_id:
-        try:
-            return client.file_content(clone.preview_file_id)
-        except bigmodel.PermanentError as exc:
-            # The docs say file content serves batch files only: fall back on the voice list.
-            logger.info("clone=%s preview via file content failed (%s), trying voice list", clone.pk, exc)
-    voice = find_provider_voice(clone, client)
-    if voice is None or not voice.download_url:
-        raise bigmodel.InvalidRequest("The provider has no preview audio for this voice")
-    return client.download(voice.download_url)
+    clone.preview_route = route
+    clone.save_step("preview_audio", "preview_peaks", "preview_duration", "preview_route")
 
 
 def _peaks_and_duration_of(data):
@@ -157,13 +158,22 @@ def delete_at_provider(clone, client):
 
 
 def fail(clone, error):
-    """Finish the clone as failed, with the kind of error its owner is told about and the provider's
-    code and message for staff."""
-    clone.mark_failed(error_kind(error), getattr(error, "code", None) or "", _error_message(error))
+    """Finish the clone as failed, with the kind of error its owner is told about, the sentence of the
+    provider's code, and the provider's code and message for staff. A clone that has its voice is never
+    failed for want of a preview: it is ready, its preview "unavailable", and its owner may ask again."""
+    code = getattr(error, "code", None) or ""
+    if clone.voice_id and clone.wants_preview():
+        logger.warning("clone=%s ready without a preview: %s", clone.pk, error)
+        clone.mark_preview_unavailable(code, _error_message(error))
+        return
+    known = bigmodel.ERROR_CODES.get(code) if isinstance(error, bigmodel.BigModelError) else None
+    clone.mark_failed(error_kind(error), code, _error_message(error), known.message if known else "")
 
 
 def fail_utterance(utterance, error):
-    utterance.mark_failed(getattr(error, "code", None) or "", _error_message(error))
+    code = getattr(error, "code", None) or ""
+    known = bigmodel.ERROR_CODES.get(code) if isinstance(error, bigmodel.BigModelError) else None
+    utterance.mark_failed(code, _error_message(error), known.message if known else "")
 
 
 def error_kind(error):

@@ -41,8 +41,10 @@ def retry_clone(clone, *changed_fields):
 
 
 def refetch_preview(clone):
+    """Fetch a ready clone's preview again, by every route (the owner's "try again", the admin's action)."""
     clone.preview_audio.delete(save=False)
-    retry_clone(clone, "preview_audio")
+    clone.preview_route = ""
+    retry_clone(clone, "preview_audio", "preview_route")
 
 
 def request_deletion(clone):
@@ -184,3 +186,17 @@ def check_late_voice(clone):
         return 0
     retry_clone(clone)  # the pipeline skips to the preview
     return 1
+
+
+@shared_task
+def refresh_system_voices():
+    """Run by Celery beat and by check_provider: the provider's system voices into the shared cache,
+    so that pages offer them without calling the provider. A failure leaves the cached or built-in list."""
+    from clones import system_voices
+
+    try:
+        with pipeline.provider_client() as client:
+            return len(system_voices.refresh(client))
+    except bigmodel.BigModelError as exc:
+        logger.warning("system voices not refreshed: %s", exc)
+        return 0

@@ -15,6 +15,7 @@ urlpatterns = [
     path("clones/<uuid:uuid>/settings/", views.update, name="update"),
     path("clones/<uuid:uuid>/share-link/", views.rotate_share_link, name="rotate_share_link"),
     path("clones/<uuid:uuid>/retry/", views.retry, name="retry"),
+    path("clones/<uuid:uuid>/preview/refetch/", views.refetch_preview, name="refetch_preview"),
     path("clones/<uuid:uuid>/delete/", views.delete, name="delete"),
     path("clones/<uuid:uuid>/speak/", views.speak_with_clone, name="speak_with_clone"),
     path("clones/transcribe/", views.transcribe, name="transcribe"),

@@ -100,9 +100,9 @@ def status(request, uuid):
     return JsonResponse(
         {
             **clone.status_data(),
-            "preview_url": clone.preview_url if clone.is_ready else None,
+            "preview_url": clone.preview_url if clone.is_ready and clone.preview_audio else None,
             # Drawn by the page the moment the clone is ready, as a reload would show it.
-            "preview_waveform": _preview_waveform(clone) if clone.is_ready else "",
+            "preview_waveform": _preview_waveform(clone) if clone.is_ready and clone.preview_audio else "",
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -176,6 +176,17 @@ def retry(request, uuid):
 
 
 @login_required
+@require_POST
+def refetch_preview(request, uuid):
+    """A ready clone whose preview no route gave: its owner asks for it again."""
+    clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
+    if clone.preview_unavailable:
+        tasks.refetch_preview(clone)
+        messages.success(request, _("Fetching the preview again."))
+    return redirect(clone)
+
+
+@login_required
 def delete(request, uuid):
     clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
     if request.method == "POST":
@@ -234,6 +245,7 @@ def utterance_status(request, uuid):
             "audio_url": utterance.get_audio_url() if utterance.audio else None,
             "duration": utterance.duration,
             "duration_label": utterance.duration_label,
+            "failure_reason": str(utterance.failure_reason),
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -1,4 +1,11 @@
-"""`python -m sandbox`: serve the BigModel sandbox on loopback."""
+"""`python -m sandbox`: serve the BigModel sandbox on loopback.
+
+Environment: SANDBOX_PORT, SANDBOX_API_KEY, SANDBOX_LATENCY (seconds added to every call),
+SANDBOX_FAULTS (a JSON list of fault rules, see sandbox/faults.py), SANDBOX_MAX_CONCURRENCY (calls in
+flight before 429 1302; 0: no cap), SANDBOX_FIRST_CHUNK_LATENCY (seconds before a speech stream's first
+chunk), SANDBOX_STREAM_PACE (seconds of streamed audio sent per second; 0: as fast as it is made),
+SANDBOX_FILE_CONTENT ("batch", as documented, or "all").
+"""
 
 import argparse
 import json
@@ -24,6 +31,9 @@ def main():
         latency=float(os.environ.get("SANDBOX_LATENCY", 0)),
         faults=json.loads(os.environ.get("SANDBOX_FAULTS") or "[]"),
         max_concurrency=int(os.environ.get("SANDBOX_MAX_CONCURRENCY", 0)),
+        first_chunk_latency=float(os.environ.get("SANDBOX_FIRST_CHUNK_LATENCY", 0)),
+        stream_pace=float(os.environ.get("SANDBOX_STREAM_PACE", 0)),
+        file_content=os.environ.get("SANDBOX_FILE_CONTENT", "batch"),
     )
     server = make_server(args.host, args.port, app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

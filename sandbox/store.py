@@ -70,6 +70,14 @@ class Store:
         with self.lock:
             return self.state["files"].get(file_id)
 
+    def delete_file(self, file_id):
+        with self.lock:
+            record = self.state["files"].pop(file_id, None)
+            if record is not None:
+                (self.files_dir / file_id).unlink(missing_ok=True)
+                self._save()
+            return record
+
     def file_bytes(self, file_id):
         return (self.files_dir / file_id).read_bytes()
 

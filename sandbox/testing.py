@@ -33,6 +33,7 @@ class SandboxControl:
         return self._control("GET", "calls", params={"route": route} if route else None)["calls"]
 
     def reset(self):
+        """Forget every file, voice, call, fault and remembered utterance."""
         self._control("POST", "reset")
 
     def voices(self):

@@ -307,6 +307,7 @@ def test_a_clone_as_the_api_shows_it(api, make_clone):
         "url": f"{base}{CLONES}/{clone.uuid}",
         "preview": f"{base}{CLONES}/{clone.uuid}/preview",
         "speak": f"{base}{CLONES}/{clone.uuid}/speak",
+        "refetch_preview": f"{base}{CLONES}/{clone.uuid}/preview/refetch",
         "page": f"{base}{clone.get_absolute_url()}",
         "share": f"{base}{clone.get_share_url()}",
     }

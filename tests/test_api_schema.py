@@ -78,6 +78,7 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("GET", "/api/v1/clones"),
         ("GET", "/api/v1/clones/{uuid}"),
         ("DELETE", "/api/v1/clones/{uuid}"),
+        ("POST", "/api/v1/clones/{uuid}/preview/refetch"),
         ("GET", "/api/v1/clones/{uuid}/preview"),
         ("POST", "/api/v1/clones/{uuid}/speak"),
         ("GET", "/api/v1/utterances"),

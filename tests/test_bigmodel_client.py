@@ -34,7 +34,10 @@ def test_clone_returns_opaque_voice_id_and_preview_file(client):
     result = clone(client, name="vc_opaque", text="A transcript.")
     assert result.voice and result.voice != "vc_opaque"
     assert result.file_id
-    preview = client.file_content(result.file_id)
+    # As documented, file content serves batch files only: the preview comes through the voice list.
+    with pytest.raises(bigmodel.InvalidRequest):
+        client.file_content(result.file_id)
+    preview = client.download(client.find_voice("vc_opaque").download_url)
     assert preview[:4] == b"RIFF" and preview[8:12] == b"WAVE"
 
 

@@ -78,3 +78,33 @@ def test_share_an_unlisted_clone_by_link(page, browser, live_server, sandbox, ce
         assert shared.goto(page.url).status == 404
     finally:
         stranger.close()
+
+
+def test_a_clone_without_a_preview_is_ready_and_its_owner_fetches_it_again(
+    page, live_server, sandbox, celery_worker, user, tmp_path
+):
+    # No route gives a preview: the download is refused, file content serves batch files only, and
+    # speaking the preview text is refused too.
+    sandbox.set_faults(
+        [
+            {"route": "voice.clone", "action": "delay", "latency": 1.5},
+            {"route": "download", "action": "error", "status": 404, "times": None},
+            {"route": "audio.speech", "action": "error", "status": 400, "code": "1214", "times": None},
+        ]
+    )
+    log_in(page, live_server, user)
+    create_clone(page, live_server, tmp_path, "No preview yet")
+    # Followed without a reload: ready, with the preview unavailable, never "failed".
+    page.locator("#status-label", has_text="Ready").wait_for(timeout=60_000)
+    page.locator("#preview-unavailable").wait_for(state="visible", timeout=10_000)
+    assert page.locator("#failure").is_hidden()
+    assert page.locator("#speech").is_visible()  # the voice itself works
+
+    sandbox.clear_faults()
+    page.get_by_role("button", name="Try again").click()
+    page.get_by_text("Fetching the preview again.").wait_for()
+    page.locator("#status-label", has_text="Ready").wait_for(timeout=60_000)
+    page.locator("#preview-audio").wait_for(state="visible")
+    assert wait_for_playable_audio(page) > 0.5
+    assert page.locator("#preview-unavailable").is_hidden()
+    assert page.get_by_text("marked as AI-generated").first.is_visible()

@@ -56,7 +56,7 @@ def test_rerun_repeats_no_finished_step(clone, client, sandbox):
     pipeline.process(clone, client)
     assert provider_calls(sandbox, "files.upload") == 1
     assert provider_calls(sandbox, "voice.clone") == 1
-    assert provider_calls(sandbox, "files.content") == 1
+    assert provider_calls(sandbox, "download") == 1
 
 
 def test_lost_clone_answer_adopts_the_voice_instead_of_cloning_again(clone, client, sandbox):
@@ -71,11 +71,62 @@ def test_lost_clone_answer_adopts_the_voice_instead_of_cloning_again(clone, clie
     assert clone.preview_audio.read()[:4] == b"RIFF"  # through the voice list's download_url
 
 
-def test_preview_falls_back_on_voice_list_download(clone, client, sandbox):
-    sandbox.set_faults([{"route": "files.content", "action": "error", "status": 404, "code": "1214"}])
+def test_the_preview_comes_from_the_voice_lists_download_url_and_the_route_is_recorded(clone, client, sandbox):
     pipeline.process(clone, client)
-    assert provider_calls(sandbox, "download") == 1
+    clone.refresh_from_db()
+    assert clone.preview_route == Clone.PreviewRoute.DOWNLOAD_URL
+    assert provider_calls(sandbox, "download") == 1 and provider_calls(sandbox, "files.content") == 0
+
+
+def test_without_a_download_the_preview_is_spoken_with_the_new_voice(clone, client, sandbox):
+    sandbox.set_faults([{"route": "download", "action": "error", "status": 404, "times": None}])
+    pipeline.process(clone, client)
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.READY and clone.preview_route == Clone.PreviewRoute.SPEECH
     assert clone.preview_audio.read()[:4] == b"RIFF"
+    assert provider_calls(sandbox, "files.content") == 1  # refused: previews are not batch files
+
+
+NO_ROUTE = [
+    {"route": "download", "action": "error", "status": 404, "times": None},
+    {"route": "audio.speech", "action": "error", "status": 400, "code": "1214", "times": None},
+]
+
+
+def test_a_voice_without_any_preview_is_ready_with_its_preview_unavailable(clone, client, sandbox):
+    sandbox.set_faults(NO_ROUTE)
+    with pytest.raises(bigmodel.PreviewUnavailable) as caught:
+        pipeline.process(clone, client)
+    pipeline.fail(clone, caught.value)
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.READY and clone.is_finished and clone.voice_id
+    assert clone.preview_unavailable and not clone.preview_audio
+    assert clone.preview_route == Clone.PreviewRoute.UNAVAILABLE and clone.error_code == "preview"
+    assert clone.failure_reason == ""
+
+
+def test_a_preview_route_that_may_recover_is_retried_first(clone, client, sandbox):
+    sandbox.set_faults([*NO_ROUTE[:1], {"route": "audio.speech", "action": "error", "status": 503, "times": None}])
+    with pytest.raises(bigmodel.TransientError):
+        pipeline.process(clone, client)
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.FETCHING_PREVIEW and not clone.preview_route
+
+
+def test_fetching_an_unavailable_preview_again_finds_it(clone, client, sandbox):
+    sandbox.set_faults(NO_ROUTE)
+    with pytest.raises(bigmodel.PreviewUnavailable) as caught:
+        pipeline.process(clone, client)
+    pipeline.fail(clone, caught.value)
+    sandbox.clear_faults()
+    clone.preview_route = ""
+    clone.reset_for_retry("preview_route")
+    assert clone.claim()
+    pipeline.process(clone, client)
+    clone.refresh_from_db()
+    assert clone.status == Clone.Status.READY and clone.preview_route == Clone.PreviewRoute.DOWNLOAD_URL
+    assert not clone.preview_unavailable and clone.error_code == ""
+    assert [v["voice"] for v in sandbox.voices()] == [clone.voice_id]  # the same voice, not a new one
 
 
 def test_claim_is_exclusive_until_released(clone):

@@ -50,6 +50,13 @@ def clone(api, **overrides):
     return api.post(f"{api.base}/voice/clone", json={k: v for k, v in body.items() if v is not None})
 
 
+def preview_of(api, voice_name):
+    """A clone's preview, fetched as the docs allow: through the voice list's download_url."""
+    listed = api.get(f"{api.base}/voice/list", params={"voiceType": "PRIVATE", "voiceName": voice_name}).json()
+    (entry,) = [v for v in listed["voice_list"] if v["voice_name"] == voice_name]
+    return requests.get(entry["download_url"], timeout=10)
+
+
 def median_f0(wav):
     return voice.estimate_f0(voice.decode(wav))
 
@@ -69,7 +76,8 @@ def test_upload_answers_with_the_file_record(api):
 
 
 def test_upload_limits(api):
-    assert error_of(upload(api, b"\0" * (10 * 1024 * 1024 + 1))) == (435, "1214")
+    # Over the clone's 10 MB: a parameter error; 435 is the file API's status for a file over 100 MB.
+    assert error_of(upload(api, b"\0" * (10 * 1024 * 1024 + 1))) == (400, "1214")
     assert error_of(upload(api, b"plain text, not audio")) == (400, "1214")
     assert error_of(upload(api, purpose="fine-tune")) == (400, "1214")
 
@@ -92,7 +100,7 @@ def test_clone_answers_opaque_ids_and_a_real_preview(api):
     assert set(body) == {"voice", "file_id", "file_purpose", "request_id"}
     assert body["voice"] != "vc_ref" and len(body["voice"]) == 36
     assert body["file_purpose"] == "voice-clone-output" and body["request_id"] == "req-000001"
-    preview = api.get(f"{api.base}/files/{body['file_id']}/content")
+    preview = preview_of(api, "vc_ref")
     assert preview.headers["Content-Type"] == "audio/wav"
     with wave.open(io.BytesIO(preview.content)) as audio:
         assert audio.getframerate() == 24000 and audio.getnchannels() == 1
@@ -108,13 +116,14 @@ def test_names_and_request_ids_cannot_be_reused(api):
 def test_preview_follows_the_sample_pitch(api):
     low = clone(api, voice_name="vc_low", file_id=upload(api, wav_bytes(4, f0=110)).json()["id"]).json()
     high = clone(api, voice_name="vc_high", file_id=upload(api, wav_bytes(4, f0=210)).json()["id"]).json()
-    low_f0 = median_f0(api.get(f"{api.base}/files/{low['file_id']}/content").content)
-    high_f0 = median_f0(api.get(f"{api.base}/files/{high['file_id']}/content").content)
+    assert low["voice"] != high["voice"]
+    low_f0 = median_f0(preview_of(api, "vc_low").content)
+    high_f0 = median_f0(preview_of(api, "vc_high").content)
     assert 90 < low_f0 < 130 and 180 < high_f0 < 240
 
 
-def test_unknown_file_content_is_a_file_api_error(api):
-    assert error_of(api.get(f"{api.base}/files/nope.wav/content")) == (434, "1214")
+def test_unknown_file_content_is_a_parameter_error(api):
+    assert error_of(api.get(f"{api.base}/files/nope.wav/content")) == (400, "1214")
 
 
 def test_list_filters_and_download_url_needs_no_key(api):

@@ -228,7 +228,12 @@ STORAGES = {
 }
 
 # Django's cache: in each process by default; CACHE_URL=redis://host:6379/1 shares it between machines.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
+    # What workers learn from the provider for the web to read (the system voices): shared by every process,
+    # so a folder under DATA_DIR by default, or e.g. redis://host:6379/1 across machines.
+    "provider": env.cache_url("PROVIDER_CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}"),
+}
 # How long anonymous visitors may be shown the same rendered gallery page (0: render every time).
 GALLERY_CACHE_SECONDS = env.int("GALLERY_CACHE_SECONDS", default=10)
 
@@ -254,9 +259,12 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged task goes back to the queue after this long: longer than the slowest task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# How long the provider's list of system voices is kept before the beat task fetches it again.
+SYSTEM_VOICES_REFRESH = env.float("SYSTEM_VOICES_REFRESH", default=6 * 3600.0)
 # Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work).
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)}
+    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)},
+    "refresh-system-voices": {"task": "clones.tasks.refresh_system_voices", "schedule": SYSTEM_VOICES_REFRESH},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -279,6 +287,10 @@ PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", default=4)
 PROVIDER_SLOT_WAIT_SECONDS = env.float("PROVIDER_SLOT_WAIT_SECONDS", default=120.0)
 BIGMODEL_CONNECT_TIMEOUT = env.float("BIGMODEL_CONNECT_TIMEOUT", default=5.0)
 BIGMODEL_READ_TIMEOUT = env.float("BIGMODEL_READ_TIMEOUT", default=60.0)
+# Sent as `watermark_enabled` with every speech request. The provider marks generated speech as AI-made
+# (an audible and a hidden watermark) unless this is off AND the account has turned watermarks off in the
+# BigModel console; see the README before turning it off.
+BIGMODEL_WATERMARK = env.bool("BIGMODEL_WATERMARK", default=True)
 
 # The clone pipeline.
 CLONE_MAX_RETRIES = env.int("CLONE_MAX_RETRIES", default=5)

@@ -19,6 +19,12 @@
       document.getElementById("failure-reason").textContent = state.failure_reason;
       document.getElementById("failure").hidden = false;
     }
+    if (state.preview_unavailable) {
+      document.getElementById("preview-unavailable").hidden = false;
+      document.getElementById("player").hidden = false;
+      var speaking = document.getElementById("speech");
+      if (speaking) speaking.hidden = false;
+    }
     if (state.preview_url) {
       var audio = document.getElementById("preview-audio");
       if (!audio.getAttribute("src")) audio.src = state.preview_url;

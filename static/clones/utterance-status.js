@@ -13,6 +13,11 @@
           badge.className = "badge utterance-status status-" + state.status;
           // The server formats the duration in the page's language ("4.2 s", "4.2 秒").
           if (state.duration_label) item.querySelector(".utterance-duration").textContent = state.duration_label;
+          if (state.failure_reason) {
+            var failure = item.querySelector(".utterance-failure");
+            failure.textContent = state.failure_reason;
+            failure.hidden = false;
+          }
           if (state.audio_url) {
             item.querySelector("audio").src = state.audio_url;
             item.querySelector(".download").href = state.audio_url + "?download=1";
