@@ -85,6 +85,9 @@ def lighthouse(binary, url, cookie=None):
         **{name: round(100 * report["categories"][name]["score"]) for name in CATEGORIES},
         "bytes": audits["total-byte-weight"]["numericValue"],
         "lcp": audits["largest-contentful-paint"]["numericValue"],
+        "fcp": audits["first-contentful-paint"]["numericValue"],
+        "tbt": audits["total-blocking-time"]["numericValue"],
+        "cls": audits["cumulative-layout-shift"]["numericValue"],
         "failed": sorted(
             audit["id"]
             for category in ("accessibility", "best-practices")
@@ -123,12 +126,14 @@ def main():
     print(f"Lighthouse 12.2.3, mobile (default: emulated Moto G Power, simulated slow 4G), Chromium; gunicorn; "
           f"median of {args.runs} runs")  # fmt: skip
     for name, runs in results.items():
-        median = {key: stack.median([r[key] for r in runs]) for key in [*CATEGORIES, "bytes", "lcp"]}
+        keys = [*CATEGORIES, "bytes", "lcp", "fcp", "tbt", "cls"]
+        median = {key: stack.median([r[key] for r in runs]) for key in keys}
         failed = sorted({audit for r in runs for audit in r["failed"]})
         below = f"; audits below 1: {', '.join(failed)}" if failed else ""
         print(f"{name:>22}: performance {median['performance']:.0f}, accessibility {median['accessibility']:.0f}, "
               f"best practices {median['best-practices']:.0f}; transfer {median['bytes'] / 1024:.1f} KiB, "
-              f"LCP {median['lcp'] / 1000:.2f} s{below}")  # fmt: skip
+              f"LCP {median['lcp'] / 1000:.2f} s (FCP {median['fcp'] / 1000:.2f} s, TBT {median['tbt']:.0f} ms, "
+              f"CLS {median['cls']:.3f}){below}")  # fmt: skip
     stack.cleanup(data_dir)
 
 
