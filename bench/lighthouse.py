@@ -76,8 +76,11 @@ def lighthouse(binary, url, cookie=None):
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
     env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    if result.returncode:
+    for _ in range(3):  # on a loaded machine Lighthouse sometimes loses its trace (NO_NAVSTART): run again
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        if result.returncode == 0:
+            break
+    else:
         raise RuntimeError(result.stderr[-2000:])
     report = json.loads(result.stdout)
     audits = report["audits"]
