@@ -15,8 +15,9 @@ $(BIN)/python:
 
 # The catalogs are compiled here; fuzzy (unchecked) translations are left out, so such a string shows
 # in English until someone translates it.
-$(VENV)/.installed: $(BIN)/python requirements.txt $(wildcard locale/*/LC_MESSAGES/django.po)
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-lab.txt $(wildcard locale/*/LC_MESSAGES/django.po)
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-lab.txt
 	$(BIN)/pybabel compile -d locale -D django
 	touch $@
 

@@ -8,6 +8,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from api.errors import method_not_allowed, page_not_found
 from api.views import api
+from lab.api import router as lab_router
+from lab.assembly import MAX_FILES
+from lab.uploads import accepts_files
 
 
 def _json_errors(view):
@@ -26,9 +29,13 @@ def _json_errors(view):
     return wrapped
 
 
+# The clone fidelity lab's endpoints live with the lab; they join the API here, before its URLs are made.
+api.add_router("", lab_router)
 api_patterns, ninja_app, ninja_namespace = api.urls
 for pattern in api_patterns:
     pattern.callback = _json_errors(pattern.callback)
+    if pattern.name == "create_joined_clone":
+        pattern.callback = accepts_files(MAX_FILES)(pattern.callback)
 
 urlpatterns = [
     path("v1/", include((api_patterns, ninja_app), namespace=ninja_namespace)),

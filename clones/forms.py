@@ -87,12 +87,14 @@ class CloneForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.owner = owner
         self.upload_too_large = upload_too_large
-        # The limit is said up front, and the page's script checks it before sending anything.
-        limit = filesizeformat(settings.SAMPLE_MAX_BYTES)
-        sample = self.fields["sample"]
-        sample.help_text = format_lazy("{} {}", sample.help_text, _("At most %(limit)s.") % {"limit": limit})
-        sample.widget.attrs["data-max-bytes"] = settings.SAMPLE_MAX_BYTES
-        sample.widget.attrs["data-too-large"] = upload_too_large_message()
+        # The limit is said up front, and the page's script checks it before sending anything. (Forms
+        # built on this one may take several samples in another field, or none: lab.forms.)
+        if "sample" in self.fields:
+            limit = filesizeformat(settings.SAMPLE_MAX_BYTES)
+            sample = self.fields["sample"]
+            sample.help_text = format_lazy("{} {}", sample.help_text, _("At most %(limit)s.") % {"limit": limit})
+            sample.widget.attrs["data-max-bytes"] = settings.SAMPLE_MAX_BYTES
+            sample.widget.attrs["data-too-large"] = upload_too_large_message()
 
     def full_clean(self):
         if self.is_bound and self.upload_too_large:
@@ -214,7 +216,12 @@ class SpeechForm(forms.ModelForm):
         limit = number_format(settings.SPEECH_MAX_TEXT_CHARS, force_grouping=True)
         self.fields["text"].help_text = _("Up to %(limit)s characters.") % {"limit": limit}
         if clone is None:
-            ready = Clone.objects.owned_by(owner).filter(status=Clone.Status.READY, deletion_requested_at=None)
+            # A voice with several takes (lab.Take) speaks with its main take here; the others from their pages.
+            ready = (
+                Clone.objects.owned_by(owner)
+                .filter(status=Clone.Status.READY, deletion_requested_at=None)
+                .exclude(take__is_main=False)
+            )
             own = list(ready.filter(gone_at=None))
             self.fields["voice"].required = True
             # Their own voices first, and the newest preselected: that is what people come here to use.

@@ -55,12 +55,13 @@ class Tag(models.Model):
 
 class CloneQuerySet(models.QuerySet):
     def gallery(self):
+        # Of a voice with several takes (lab.Take), the gallery shows the main one only.
         return self.filter(
             visibility=Clone.Visibility.PUBLIC,
             status=Clone.Status.READY,
             deletion_requested_at__isnull=True,
             gone_at__isnull=True,
-        )
+        ).exclude(take__is_main=False)
 
     def owned_by(self, user):
         return self.filter(owner=user)

@@ -51,12 +51,16 @@ def test_real_objects_fit_the_schema(bearer, user):
     clone, utterance = user.clones.get(), Utterance.objects.get()
     utterance.audio.save("x.wav", ContentFile(wav_bytes(1)))
     sample = {"name": "Ada", "preview_text": "Hello.", "consent": "true", "sample": wav_bytes(4)}
+    joined = {"name": "Ada", "preview_text": "Hello.", "consent": "true", "recordings": [wav_bytes(4), wav_bytes(5)]}
     calls = [
         ("POST", "/api/v1/clones", {}, {"body": sample, "media_type": "multipart/form-data"}, 201),
+        ("POST", "/api/v1/lab/clones", {}, {"body": joined, "media_type": "multipart/form-data"}, 201),
         ("GET", "/api/v1/clones", {}, {}, 200),
         ("GET", "/api/v1/clones/{uuid}", {"uuid": clone.uuid}, {}, 200),
         ("GET", "/api/v1/clones/{uuid}/preview", {"uuid": clone.uuid}, {}, 200),
         ("POST", "/api/v1/clones/{uuid}/speak", {"uuid": clone.uuid}, {"body": {"text": "Hi.", "speed": 1.5}}, 201),
+        ("GET", "/api/v1/clones/{uuid}/lab", {"uuid": clone.uuid}, {}, 200),
+        ("POST", "/api/v1/clones/{uuid}/takes", {"uuid": clone.uuid}, {}, 201),
         ("GET", "/api/v1/utterances", {}, {}, 200),
         ("GET", "/api/v1/utterances/{uuid}", {"uuid": utterance.uuid}, {}, 200),
         ("GET", "/api/v1/utterances/{uuid}/audio", {"uuid": utterance.uuid}, {}, 200),
@@ -81,6 +85,9 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("POST", "/api/v1/clones/{uuid}/preview/refetch"),
         ("GET", "/api/v1/clones/{uuid}/preview"),
         ("POST", "/api/v1/clones/{uuid}/speak"),
+        ("GET", "/api/v1/clones/{uuid}/lab"),
+        ("POST", "/api/v1/lab/clones"),
+        ("POST", "/api/v1/clones/{uuid}/takes"),
         ("GET", "/api/v1/utterances"),
         ("GET", "/api/v1/utterances/{uuid}"),
         ("GET", "/api/v1/utterances/{uuid}/audio"),

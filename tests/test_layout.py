@@ -9,7 +9,7 @@ from django.conf import settings
 
 from tests.conftest import ROOT
 
-APPS = ("accounts", "api", "clones", "voiceclone_site")
+APPS = ("accounts", "api", "clones", "lab", "voiceclone_site")
 
 
 def module_name(path):

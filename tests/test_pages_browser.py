@@ -55,6 +55,8 @@ def pages(site, logged_in):
         reverse("account"),
         reverse("api_tokens"),
         reverse("clones:delete", args=[mine.uuid]),
+        reverse("lab:new"),
+        reverse("lab:listen", args=[mine.uuid]),
     ]
 
 

@@ -17,7 +17,18 @@ from babel.messages.pofile import read_po
 from tests.conftest import IN_CI, ROOT
 
 # What `make messages` reads (the Makefile skips the rest with -i); only these are copied.
-SOURCES = ["manage.py", "voiceclone_site", "accounts", "clones", "library", "home", "templates", "static", "locale"]
+SOURCES = [
+    "manage.py",
+    "voiceclone_site",
+    "accounts",
+    "clones",
+    "lab",
+    "library",
+    "home",
+    "templates",
+    "static",
+    "locale",
+]
 # printf-style (%(name)s, %d, %(seconds).1f) and brace-style ({name}, {0}) placeholders.
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifrx]|\{[^{}\s]*\}")
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "clones",
+    "lab",
     "accounts",
     "library",
     "home",
@@ -310,6 +311,9 @@ RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=6)
 SAMPLE_MAX_BYTES = env.int("SAMPLE_MAX_BYTES", default=10 * 1024 * 1024)
 SAMPLE_MIN_SECONDS = 3.0
 SAMPLE_MAX_SECONDS = 30.0
+# The clone fidelity lab's similarity score (lab/similarity.py): needs the optional `resemblyzer` package
+# (requirements-lab.txt); without it, or with this off, the rest of the lab works and no score is shown.
+LAB_SIMILARITY = env.bool("LAB_SIMILARITY", default=True)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # The sample's size is checked while it streams in, before it is all read (clones.uploads).
 FILE_UPLOAD_HANDLERS = [

@@ -24,6 +24,9 @@ STORAGES = {
 }
 # Pages always rendered afresh, so one test's page is never another's (tests/test_gallery.py turns it on).
 GALLERY_CACHE_SECONDS = 0
+# The lab's similarity score costs about a second of CPU per ready clone: off, so that it never competes
+# with the pipeline in other tests' workers; tests/test_lab_browser.py turns it on for its own worker.
+LAB_SIMILARITY = os.environ.get("LAB_SIMILARITY", "false").lower() == "true"
 CLONE_RETRY_BASE_DELAY = 0.05
 CLONE_RETRY_MAX_DELAY = 0.5
 # No collectstatic before tests: whitenoise serves straight from the app and project folders.

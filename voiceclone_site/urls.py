@@ -15,6 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("api/", include("api.urls")),
+    path("lab/", include("lab.urls")),
     path("library/", include("library.urls")),
     path("", include("home.urls")),
     path("", include("clones.urls")),
