@@ -6,6 +6,10 @@ Every value can be overridden from the environment, so one file serves every mac
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from voiceclone_site.log_redaction import redact
+
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 # Threads, not only processes: audio is streamed to players and seeking sends many small Range
 # requests, which would each hold a whole sync worker.
@@ -23,3 +27,21 @@ max_requests_jitter = 200
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"
+
+
+class ShareTokenRedactingLogger(Logger):
+    """gunicorn's logger, with share tokens cut out of every access-log field (request line, path, Referer)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = ShareTokenRedactingLogger
+
+
+def child_exit(server, worker):
+    # Prometheus multiprocess mode: a dead worker's live gauges must stop counting (metrics/instruments.py).
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

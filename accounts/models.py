@@ -1,3 +1,5 @@
+import contextlib
+import contextvars
 import hashlib
 import math
 import secrets
@@ -6,11 +8,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.db import models
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+
+from accounts.signals import quota_refused
 
 
 class QuotaExceeded(Exception):
@@ -48,12 +53,17 @@ class Usage(models.Model):
     class Kind(models.TextChoices):
         CLONE = "clone", _("Clone")
         SPEECH_CHARS = "speech_chars", _("Speech characters")
+        TRANSCRIPTION = "transcription", _("Transcription")
+        CHECK_SECONDS = "check_seconds", _("Seconds of speech checked")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage", verbose_name=_("user")
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)
     amount = models.PositiveIntegerField(_("amount"))
+    # False for the provider calls a task charges one by one for work submitted once (the studio's
+    # takes): they count toward the daily quota, not as submissions toward the per-minute limit.
+    submission = models.BooleanField(_("a submission"), default=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -66,6 +76,10 @@ class Usage(models.Model):
 
 
 def _daily_limit(user, kind, limits=...):
+    if kind == Usage.Kind.TRANSCRIPTION:
+        return settings.QUOTA_TRANSCRIPTIONS_PER_DAY
+    if kind == Usage.Kind.CHECK_SECONDS:
+        return settings.QUOTA_CHECK_SECONDS_PER_DAY
     if limits is ...:  # not read by the caller yet
         limits = Limits.objects.filter(user=user).first()
     if kind == Usage.Kind.CLONE:
@@ -75,25 +89,37 @@ def _daily_limit(user, kind, limits=...):
     return override if override is not None else settings.QUOTA_SPEECH_CHARS_PER_DAY
 
 
-def charge(user, kind, amount):
+def charge(user, kind, amount, *, per_minute=True):
     """Record `amount` of `kind` for `user`, or raise QuotaExceeded. Call inside transaction.atomic().
 
     The user's row is locked first, so parallel requests of one user are counted one after another.
+    `per_minute=False` is for a task charging each provider call of work that was submitted once, such
+    as the studio's "generate all": the daily quota applies, the submissions-a-minute limit does not, and
+    the charge is not counted as a submission.
     """
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if EmailConfirmation.is_pending_for(user):
+        # An account whose address is unproven spends nothing: otherwise a new sign-up is a new quota.
+        raise QuotaExceeded(
+            _("Please confirm your email address first: open the link we sent you when you signed up."),
+            code="email_unconfirmed",
+        )
     now = timezone.now()
     spent = Usage.objects.filter(user=user, kind=kind)
     minute_ago, day_ago = now - timedelta(minutes=1), now - timedelta(days=1)
-    recent = spent.filter(created_at__gte=minute_ago).order_by("created_at")
+    recent = spent.filter(created_at__gte=minute_ago, submission=True).order_by("created_at")
     today = spent.filter(created_at__gte=day_ago)
     # One pass over the day's ledger for both limits: every submission runs this under the lock.
-    totals = today.aggregate(count=Count("pk", filter=Q(created_at__gte=minute_ago)), used=Sum("amount"))
+    totals = today.aggregate(
+        count=Count("pk", filter=Q(created_at__gte=minute_ago, submission=True)), used=Sum("amount")
+    )
     count, allowed = totals["count"], settings.RATE_LIMIT_PER_MINUTE
-    if count >= allowed:
+    if per_minute and count >= allowed:
         # The request fits again once enough of the last minute's submissions have aged out.
         retry_after = (
             _seconds_until(recent[count - allowed].created_at + timedelta(minutes=1), now) if allowed else None
         )
+        quota_refused.send(sender=Usage, code="rate_limited")
         raise QuotaExceeded(
             _("Too many requests at once: please wait %(seconds)d seconds and try again.")
             % {"seconds": retry_after or 60},
@@ -106,6 +132,15 @@ def charge(user, kind, amount):
         retry_after = _quota_frees_at(today, used, amount, limit, now)
         if kind == Usage.Kind.CLONE:
             message = _("You have used your %(limit)d clones for the last 24 hours.")
+        elif kind == Usage.Kind.TRANSCRIPTION:
+            message = _(
+                "You have used your %(limit)d transcriptions for the last 24 hours. Please type the transcript."
+            )
+        elif kind == Usage.Kind.CHECK_SECONDS:
+            message = _(
+                "Checking this take would pass your limit of %(limit)d seconds of checked speech in 24 hours "
+                "(%(used)d used). It is kept unchecked."
+            )
         else:
             message = _(
                 "This would pass your limit of %(limit)d characters of speech in 24 hours "
@@ -115,8 +150,9 @@ def charge(user, kind, amount):
         if retry_after is not None:
             # Said as a time of day in the site's zone, as the usage boxes show it.
             message += " " + _("It will be allowed again at %(time)s.") % {"time": _when(now, retry_after)}
+        quota_refused.send(sender=Usage, code="quota_exceeded")
         raise QuotaExceeded(message, retry_after=retry_after)
-    Usage.objects.create(user=user, kind=kind, amount=amount, created_at=now)
+    Usage.objects.create(user=user, kind=kind, amount=amount, created_at=now, submission=per_minute)
 
 
 def _when(now, seconds):
@@ -256,3 +292,171 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class EmailConfirmation(models.Model):
+    """A sign-up's address waiting to be proven. Accounts without one (older ones, staff-made) count as confirmed."""
+
+    SALT = "accounts.email-confirmation"
+    MAX_AGE = timedelta(days=3)
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_confirmation", verbose_name=_("user")
+    )
+    email = models.EmailField(_("email"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("email confirmation")
+        verbose_name_plural = _("email confirmations")
+
+    def __str__(self):
+        return f"{self.user} <{self.email}>"
+
+    @classmethod
+    def is_pending_for(cls, user):
+        return cls.objects.filter(user=user, confirmed_at=None).exists()
+
+    @classmethod
+    def start(cls, user):
+        """A pending confirmation of the user's address, and the token that proves it."""
+        confirmation = cls.objects.create(user=user, email=user.email)
+        return confirmation, confirmation.token()
+
+    def token(self):
+        return signing.dumps({"id": self.pk, "email": self.email}, salt=self.SALT, compress=True)
+
+    @classmethod
+    def from_token(cls, token):
+        """The confirmation a token belongs to, or None when it is forged, expired or outdated."""
+        try:
+            data = signing.loads(token, salt=cls.SALT, max_age=cls.MAX_AGE)
+        except signing.BadSignature:
+            return None
+        return cls.objects.select_related("user").filter(pk=data.get("id"), email=data.get("email")).first()
+
+    @property
+    def address_taken(self):
+        """Whether another account has already proven this address: one confirmed account per address."""
+        confirmed_elsewhere = EmailConfirmation.objects.filter(email__iexact=self.email, confirmed_at__isnull=False)
+        unproven = EmailConfirmation.objects.filter(confirmed_at=None).values("user")
+        # Accounts from before confirmations existed (or made by staff) hold their address too.
+        older_accounts = get_user_model().objects.filter(email__iexact=self.email).exclude(pk__in=unproven)
+        return confirmed_elsewhere.exclude(pk=self.pk).exists() or older_accounts.exclude(pk=self.user_id).exists()
+
+    def confirm(self):
+        if self.confirmed_at is None:
+            self.confirmed_at = timezone.now()
+            self.save(update_fields=["confirmed_at"])
+
+
+class AccountEvent(models.Model):
+    """Sign-ups and password-reset requests, counted per network address and per email to hold off abuse."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", _("Sign-up")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("account event")
+        verbose_name_plural = _("account events")
+        indexes = [models.Index(fields=["kind", "ip_address", "created_at"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.ip_address}"
+
+    @classmethod
+    def count_last_hour(cls, kind, **match):
+        return cls.objects.filter(kind=kind, created_at__gte=timezone.now() - timedelta(hours=1), **match).count()
+
+    @classmethod
+    def record(cls, kind, ip_address, email=""):
+        # Only the last hour is ever counted; older rows go as new ones come.
+        cls.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)).delete()
+        return cls.objects.create(kind=kind, ip_address=ip_address, email=email.lower())
+
+
+class ProviderCallQuerySet(models.QuerySet):
+    def since(self, moment):
+        return self.filter(created_at__gte=moment)
+
+    def today(self):
+        """The calls of the current day in the site's time zone."""
+        return self.since(timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0))
+
+    def totals(self):
+        """{route: {"calls": n, "units": n}}: what these calls cost, route by route."""
+        rows = self.values("route").annotate(calls=Count("pk"), units=Sum("units")).order_by("route")
+        return {row["route"]: {"calls": row["calls"], "units": row["units"]} for row in rows}
+
+
+class ProviderCall(models.Model):
+    """Every paid provider call, recorded before it goes out, against the user it is made for.
+
+    `Usage` is what a user may still spend (checked when work is submitted); this is what the
+    work then cost, call by call: retries, regenerations and re-sent parts included.
+    """
+
+    # Empty for the site's own calls (an operator's `check_provider --spend`).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="provider_calls",
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+    )
+    route = models.CharField(_("call"), max_length=40)
+    units = models.PositiveIntegerField(_("units"), default=1, help_text=_("Characters for speech, else 1."))
+    subject = models.CharField(_("for"), max_length=64, blank=True, help_text=_("For example clone:12."))
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = ProviderCallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("provider call")
+        verbose_name_plural = _("provider calls")
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self):
+        return f"{self.user} {self.route} {self.units}"
+
+
+def meter(user_id, route, units=1, subject=""):
+    """Record one paid call for `user_id` before it is made (see `billing`)."""
+    return ProviderCall.objects.create(user_id=user_id, route=route, units=units, subject=subject)
+
+
+_billed_to = contextvars.ContextVar("provider_calls_billed_to", default=None)
+
+
+@contextlib.contextmanager
+def billing(user_id, subject):
+    """Within this block, every paid call the BigModel client makes is metered to `user_id` (None: the site).
+
+    The client gets `meter_current_call` as its hook (clones.bigmodel knows nothing of users); the
+    owner travels in a context variable, copied into the threads that speak parts in parallel.
+    """
+    token = _billed_to.set((user_id, subject))
+    try:
+        yield
+    finally:
+        _billed_to.reset(token)
+
+
+class UnbilledCall(RuntimeError):
+    """A paid call was about to go out with nobody to bill: a bug, and refused rather than paid for."""
+
+
+def meter_current_call(route, units):
+    owner = _billed_to.get()
+    if owner is None:
+        raise UnbilledCall(f"paid provider call {route} outside of billing()")
+    meter(owner[0], route, units, owner[1])

@@ -44,6 +44,8 @@ def form_invalid(form):
 
 
 def quota_exceeded(exc):
+    if exc.code == "email_unconfirmed":
+        return ApiError(403, exc.code, str(exc))  # waiting will not help; confirming the address will
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return ApiError(429, exc.code, str(exc), headers=headers)
 

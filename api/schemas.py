@@ -110,6 +110,14 @@ class UtteranceLinks(Schema):
     audio: str | None = Field(description="The WAV audio (with your token), once ready.")
 
 
+class UtteranceCheck(Schema):
+    status: Literal["pending", "checking", "passed", "differs", "failed"]
+    transcript: str = Field(description="What the recognizer heard.")
+    error_rate: float | None = Field(description="Edits over the text's Chinese characters and words.")
+    spans: list[dict[str, str]] = Field(description='Where it differs: {"op", "expected", "heard"}.')
+    error_message: str | None = Field(description="Why the check could not be made (status failed).")
+
+
 class UtteranceOut(Schema):
     uuid: UUID
     status: UtteranceStatus
@@ -122,6 +130,8 @@ class UtteranceOut(Schema):
     system_voice: str | None
     voice_label: str
     duration: float | None = Field(description="Seconds, once ready.")
+    sent_text: str | None = Field(description="The text as sent, after your pronunciation rules; null until spoken.")
+    check: UtteranceCheck | None = Field(description="The speech heard back, when asked for with check: true.")
     created_at: datetime
     finished_at: datetime | None
     links: UtteranceLinks
@@ -148,6 +158,7 @@ class SpeechIn(Schema):
     text: str = Field(None, description="What to say.", json_schema_extra={"maxLength": settings.SPEECH_MAX_TEXT_CHARS})
     speed: float = Field(1.0, json_schema_extra={"minimum": 0.5, "maximum": 2})
     volume: float = Field(1.0, json_schema_extra={"exclusiveMinimum": 0, "maximum": 10})
+    check: bool = Field(False, description="Hear it back and compare it with the text (charged as seconds checked).")
 
     model_config = {"json_schema_extra": _text_required}
 

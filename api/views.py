@@ -15,9 +15,11 @@ from ninja import NinjaAPI, Query, Status, Swagger
 
 from api import schemas
 from api.auth import TokenAuth
+from api.dictionary import router as dictionary_router
 from api.errors import ApiError, form_invalid, install_handlers, not_found
 from api.parser import StrictJSONParser
 from api.schemas import AUDIO_RESPONSES, CLONE_FORM_BODY
+from api.studio import router as studio_router
 from clones import tasks
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, SpeechForm
@@ -47,6 +49,11 @@ api = VoicecloneAPI(
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
 )
 install_handlers(api)
+# The studio's endpoints (projects, lines, takes, exports) live beside its pages' helpers.
+api.add_router("", studio_router)
+# Webhook endpoints live in their own app; their routes join this API under /api/v1/webhooks.
+api.add_router("/webhooks", "webhooks.api.router")
+api.add_router("", dictionary_router)
 
 
 def _errors(*statuses):
@@ -123,11 +130,11 @@ def _audio_route(path, summary, tag):
     return api.get(path, response=_errors(401, 404), openapi_extra=AUDIO_RESPONSES, summary=summary, tags=[tag])
 
 
-def _stored_audio(request, fieldfile, content_type, missing):
+def _stored_audio(request, fieldfile, content_type, missing, *, changeable=False):
     """A clone's or an utterance's audio for the token's user; `missing` says why there is none yet."""
     if not fieldfile:
         raise not_found(missing)
-    return audio_response(request, fieldfile, content_type, public=False)
+    return audio_response(request, fieldfile, content_type, public=False, changeable=changeable)
 
 
 @api.post(
@@ -186,7 +193,11 @@ def clone_preview(request, uuid: UUID):
     """WAV or MP3, as the provider made it. Supports Range requests."""
     clone = _own_clone(request, uuid)
     return _stored_audio(
-        request, clone.preview_audio, clone.preview_content_type, _("This clone has no preview audio yet.")
+        request,
+        clone.preview_audio,
+        clone.preview_content_type,
+        _("This clone has no preview audio yet."),
+        changeable=True,  # a clone's visibility can change
     )
 
 
@@ -224,13 +235,27 @@ def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse
             "clone_not_ready",
             _("This clone cannot speak yet: it is “%(status)s”.") % {"status": clone.get_status_display()},
         )
-    form = SpeechForm(payload.dict(), owner=request.auth, clone=clone)
+    data = payload.dict()
+    data["check_requested"] = data.pop("check", False)
+    form = SpeechForm(data, owner=request.auth, clone=clone)
     if not form.is_valid():
         raise form_invalid(form)
     return _created(request, response, submit_speech(form), "get_utterance", _utterance_out)
 
 
 # -- utterances --------------------------------------------------------------------------
+
+
+def _utterance_check(utterance):
+    if not utterance.check_status:
+        return None
+    return {
+        "status": utterance.check_status,
+        "transcript": utterance.transcript,
+        "error_rate": utterance.error_rate,
+        "spans": [chunk for chunk in utterance.check_diff if chunk["op"] != "equal"],
+        "error_message": utterance.check_error or None,
+    }
 
 
 def _utterance_out(request, utterance):
@@ -246,6 +271,8 @@ def _utterance_out(request, utterance):
         "system_voice": utterance.system_voice or None,
         "voice_label": str(utterance.voice_label),
         "duration": utterance.duration,
+        "sent_text": utterance.sent_text or None,
+        "check": _utterance_check(utterance),
         "created_at": utterance.created_at,
         "finished_at": utterance.finished_at,
         "links": {

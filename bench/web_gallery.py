@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import stack, wrk  # noqa: E402
+from bench.gallery_million import cursor_at  # noqa: E402
 
 TAGS = ["calm", "narrator", "warm", "deep", "bright", "story", "news", "kids", "radio", "podcast"]
 GALLERY = "/gallery/"
@@ -99,6 +100,13 @@ def vacuum():
         cursor.execute("VACUUM ANALYZE library_voicestats")
 
 
+def page_url(number):
+    """Gallery pages follow a cursor (clones.keyset): the URL of page `number`, from its cursor."""
+    from clones.views import GALLERY_PAGE_SIZE
+
+    return cursor_at((number - 1) * GALLERY_PAGE_SIZE - 1) if number > 1 else GALLERY
+
+
 def queries_per_page():
     """SQL queries of gallery page 1 and the last page, with all clones and with only one public."""
     from django.conf import settings
@@ -125,8 +133,9 @@ def queries_per_page():
     last = -(-Clone.objects.gallery().count() // GALLERY_PAGE_SIZE)
     counts = {
         "page 1": count(GALLERY),
-        f"page {last}": count(f"{GALLERY}?page={last}"),
+        f"page {last}": count(page_url(last)),
         "most liked": count(f"{GALLERY}?sort=liked"),
+        "most liked, last numbered page": count(f"{GALLERY}?sort=liked&page=10"),
         "page 1 signed in (likes and saves marked)": count(GALLERY, fan),
     }
     with transaction.atomic():
@@ -168,7 +177,7 @@ def main():
         "trivial view, 2nd server": fresh + "/bench/trivial/",
         "gallery page 1, no cache": fresh + GALLERY,
         "gallery most liked, no cache": fresh + GALLERY + "?sort=liked",
-        f"gallery page {deep}, no cache": fresh + f"{GALLERY}?page={deep}",
+        f"gallery page {deep}, no cache": fresh + page_url(deep),
     }
     results = {name: [] for name in variants}
     servers = [stack.start_gunicorn(args, env, data_dir)]

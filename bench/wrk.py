@@ -12,13 +12,15 @@ def _ms(text):
     return float(number) * _UNITS[unit]
 
 
-def run(url, *, connections=20, threads=2, seconds=10, script=None):
+def run(url, *, connections=20, threads=2, seconds=10, script=None, headers=None):
     """One wrk run: requests a second, p50 and p99 latency in ms, and failed responses."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         command[1:1] = ["-s", str(script)]
+    for name, value in (headers or {}).items():
+        command[1:1] = ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -6,10 +7,11 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.models import billing
 from clones import bigmodel, tasks
 from clones.models import Clone, Tag, Utterance
 from clones.pipeline import provider_client
-from clones.reconcile import import_voice, reconcile
+from clones.reconcile import apply, compare, import_voice
 
 
 class UtteranceInline(admin.TabularInline):
@@ -125,20 +127,16 @@ class CloneAdmin(admin.ModelAdmin):
         return [path("reconcile/", reconcile_view, name="clones_clone_reconcile"), *super().get_urls()]
 
     def reconcile_view(self, request):
-        """Compare with the provider; unknown voices can be imported (to you) or deleted there."""
+        """Compare with the provider. A GET only shows what differs; each change is a POST of its own button."""
         if not request.user.has_perm("clones.change_clone"):
             return redirect("admin:index")
+        if request.method not in ("GET", "HEAD", "POST"):
+            return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
         with provider_client() as client:
             try:
-                report = reconcile(client)
-                chosen = set(request.POST.getlist("voice"))
-                if request.method == "POST" and chosen:
-                    for voice in [v for v in report.unknown if v.voice in chosen]:
-                        if "import" in request.POST:
-                            import_voice(client, voice, request.user)
-                        else:
-                            client.delete_voice(voice.voice)
-                    self.message_user(request, _("Done."), messages.SUCCESS)
+                report = compare(client)
+                if request.method == "POST":
+                    self._reconcile(request, client, report)
                     return redirect("admin:clones_clone_reconcile")
             except bigmodel.BigModelError as exc:
                 self.message_user(
@@ -152,6 +150,21 @@ class CloneAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/clones/reconcile.html", context)
+
+    def _reconcile(self, request, client, report):
+        if "mark" in request.POST:
+            apply(report)
+            self.message_user(request, _("Done."), messages.SUCCESS)
+            return
+        chosen = set(request.POST.getlist("voice"))
+        for voice in [v for v in report.unknown if v.voice in chosen]:
+            if "import" in request.POST:
+                with billing(request.user.pk, f"import:{voice.voice}"):  # its preview is downloaded
+                    import_voice(client, voice, request.user)
+            else:
+                client.delete_voice(voice.voice)
+        if chosen:
+            self.message_user(request, _("Done."), messages.SUCCESS)
 
     def _done(self, request, message, count):
         self.message_user(request, message % {"count": count}, messages.SUCCESS)

@@ -56,14 +56,25 @@ def _stream(fieldfile, start, length):
             yield chunk
 
 
-def audio_response(request, fieldfile, content_type, *, public):
+def _cache_control(public, changeable):
+    # A clone's visibility (and share link) can change at any time, so its audio is kept a minute at
+    # most and then asked for again: a 304 while it may still be seen, a 404 once it may not. Shared
+    # caches may keep only public audio; anything access-checked stays in the browser.
+    if public:
+        return "public, max-age=60, must-revalidate"
+    if changeable:
+        return "private, max-age=60, must-revalidate"
+    return "private, max-age=3600"
+
+
+def audio_response(request, fieldfile, content_type, *, public, changeable=False):
+    """Stream the file with Range support; `changeable`: who may hear it can change (a clone's preview)."""
     size = fieldfile.size
     etag = _etag(fieldfile, size)
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": etag,
-        # Shared caches may keep public audio; anything access-checked stays in the browser.
-        "Cache-Control": "public, max-age=86400" if public else "private, max-age=3600",
+        "Cache-Control": _cache_control(public, changeable),
         "Vary": "Cookie",
     }
     if etag in parse_etags(request.headers.get("If-None-Match", "")):

@@ -8,6 +8,8 @@ says whether trying again can help (the table `ERROR_CODES` below; "Errors" in d
 import contextlib
 import contextvars
 import dataclasses
+import functools
+import json
 import logging
 import time
 import uuid
@@ -32,6 +34,12 @@ def log_context(**fields):
     finally:
         _log_fields.reset(token)
 
+
+# The calls that cost money: uploading a sample, cloning, fetching a preview (either way), speaking,
+# recognizing speech. Listing and deleting voices are free.
+PAID_ROUTES = frozenset(
+    {"files.upload", "voice.clone", "files.content", "download", "audio.speech", "audio.transcriptions"}
+)
 
 SPEECH_MAX_CHARS = 1024
 
@@ -301,20 +309,37 @@ def _read(record, body, what):
 
 
 class BigModelClient:
-    def __init__(self, base_url, api_key, *, connect_timeout=5.0, read_timeout=60.0, limiter=None, watermark=True):
+    def __init__(
+        self,
+        base_url,
+        api_key,
+        *,
+        connect_timeout=5.0,
+        read_timeout=60.0,
+        limiter=None,
+        watermark=True,
+        before_paid_call=None,
+        on_call=None,
+    ):
         self.base_url = base_url.rstrip("/")
+        # Called after every call as on_call(route, status, code, seconds), e.g. to count it in metrics.
+        self.on_call = on_call
         self.timeout = (connect_timeout, read_timeout)
         # A context manager around every API call, e.g. a cap on calls in flight across workers.
         self.limiter = limiter or contextlib.nullcontext
         # Sent as `watermark_enabled` with every speech request (BIGMODEL_WATERMARK); see the README.
         self.watermark = watermark
+        # Called with (route, units) just before each paid call goes out, e.g. to write it in a ledger.
+        # If it raises, the call is not made.
+        self.before_paid_call = before_paid_call
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_key}"
         self.calls = 0  # requests sent, for check_provider's report
 
     @classmethod
-    def from_settings(cls, *, limiter=None):
-        """A client as the settings describe it; clones.pipeline.provider_client() adds the global cap."""
+    def from_settings(cls, *, limiter=None, before_paid_call=None, on_call=None):
+        """A client as the settings describe it; clones.pipeline.provider_client() adds the global cap,
+        metering and the metrics hook."""
         return cls(
             settings.BIGMODEL_BASE_URL,
             settings.BIGMODEL_API_KEY,
@@ -322,6 +347,8 @@ class BigModelClient:
             read_timeout=settings.BIGMODEL_READ_TIMEOUT,
             limiter=limiter,
             watermark=settings.BIGMODEL_WATERMARK,
+            before_paid_call=before_paid_call,
+            on_call=on_call,
         )
 
     def close(self):
@@ -380,7 +407,10 @@ class BigModelClient:
         body = self._json("POST", "/voice/delete", route="voice.delete", json=payload)
         return _read(DeletedVoice, body, "voice delete")
 
-    def speech(self, *, input, voice, model, speed=1.0, volume=1.0, response_format="wav", watermark=None):
+    def speech(self, *, input, voice, model, speed=1.0, volume=1.0, response_format="wav", watermark=None, into=None):
+        """The audio of `input`: returned as bytes, or streamed into the binary file `into` (then None),
+        so that a long part never sits in memory whole. A reply that is not WAV when WAV was asked for
+        is a BadResponse, whichever way it is read."""
         payload = {
             "model": model,
             "input": input,
@@ -390,9 +420,14 @@ class BigModelClient:
             "response_format": response_format,
             "watermark_enabled": self.watermark if watermark is None else watermark,
         }
-        data = self._bytes("POST", "/audio/speech", route="audio.speech", json=payload)
-        if response_format == "wav" and not (data[:4] == b"RIFF" and data[8:12] == b"WAVE"):
-            raise BadResponse("BigModel's speech reply is not WAV audio")
+        if into is not None:
+            url = self.base_url + "/audio/speech"
+            parse = functools.partial(_stream_into, into, response_format)
+            return self._send(
+                "POST", url, route="audio.speech", parse=parse, json=payload, units=len(input), stream=True
+            )
+        data = self._bytes("POST", "/audio/speech", route="audio.speech", json=payload, units=len(input))
+        _check_speech_format(data, response_format)
         return data
 
     def transcribe(self, fileobj, filename, *, model="glm-asr-2512"):
@@ -486,7 +521,7 @@ class BigModelClient:
     def _bytes(self, method, path, *, route, **kwargs):
         return self._send(method, self.base_url + path, route=route, parse=_audio_bytes, **kwargs)
 
-    def _send(self, method, url, *, route, parse, auth=True, **kwargs):
+    def _send(self, method, url, *, route, parse, auth=True, units=1, **kwargs):
         started = time.monotonic()
         status = code = None
         # The session carries the Authorization header; a foreign signed URL must not get it.
@@ -495,6 +530,8 @@ class BigModelClient:
         self.calls += 1
         try:
             with limiter():
+                if route in PAID_ROUTES and self.before_paid_call is not None:
+                    self.before_paid_call(route, units)
                 started = time.monotonic()  # time the call, not the wait for a slot
                 response = send(method, url, timeout=self.timeout, **kwargs)
             status = response.status_code
@@ -504,7 +541,7 @@ class BigModelClient:
         except requests.Timeout as exc:
             code = "timeout"
             raise ConnectionFailed(f"BigModel did not answer in time ({type(exc).__name__})") from exc
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             code = "connection"
             raise ConnectionFailed("The connection to BigModel failed or was dropped") from exc
         except BigModelError as exc:
@@ -514,15 +551,13 @@ class BigModelClient:
                 logger.error("bigmodel route=%s refused the account: %s", route, exc)
             raise
         finally:
+            seconds = time.monotonic() - started
             context = " ".join(f"{key}={value}" for key, value in (_log_fields.get() or {}).items())
             logger.info(
-                "bigmodel route=%s status=%s code=%s ms=%d %s",
-                route,
-                status,
-                code or "-",
-                (time.monotonic() - started) * 1000,
-                context,
+                "bigmodel route=%s status=%s code=%s ms=%d %s", route, status, code or "-", seconds * 1000, context
             )
+            if self.on_call is not None:
+                self.on_call(route, status, code, seconds)
 
 
 def _json_object(response):
@@ -545,15 +580,15 @@ def _raise_carried_error(body, status):
         raise cls(error.get("message") or "an error in a 2xx reply", status=status, code=code)
 
 
-def _audio_bytes(response):
+def _audio_bytes(response, data=None):
     """Return the audio bytes of a 2xx reply. A JSON body where audio was expected is the provider's error
     in a 2xx envelope: raise it as what it carries (a body without an error is unreadable: BadResponse)."""
-    data = response.content
+    data = response.content if data is None else data
     content_type = response.headers.get("Content-Type", "")
     if "json" not in content_type and data[:1] != b"{":
         return data
     try:
-        body = response.json()
+        body = json.loads(data)
     except ValueError:
         return data  # audio that happens to start with "{" is still audio; the caller sniffs it
     if isinstance(body, dict):
@@ -574,6 +609,30 @@ def _audio_or_bad(data, what):
     if not looks_like_audio(data):
         raise BadResponse(f"BigModel's {what} is not WAV or MP3 audio")
     return data
+
+
+STREAM_CHUNK = 64 * 1024
+
+
+def _check_speech_format(head, response_format):
+    if response_format == "wav" and not (head[:4] == b"RIFF" and head[8:12] == b"WAVE"):
+        raise BadResponse("BigModel's speech reply is not WAV audio")
+
+
+def _stream_into(fileobj, response_format, response):
+    """Write a speech reply into `fileobj` as it arrives; an error carried in a 2xx JSON body is raised
+    as that error before anything is written."""
+    with response:
+        if "json" in response.headers.get("Content-Type", ""):
+            _audio_bytes(response)  # reads the (small) body whole and raises what it carries
+        chunks = response.iter_content(STREAM_CHUNK)
+        first = next(chunks, b"")
+        if first[:1] == b"{":  # JSON without its content type: small as well (audio starting so is kept)
+            first = _audio_bytes(response, first + b"".join(chunks))
+        _check_speech_format(first, response_format)
+        fileobj.write(first)
+        for chunk in chunks:
+            fileobj.write(chunk)
 
 
 def _error_from(response):

@@ -16,8 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clones import leases
 from clones.audio import PROVIDER_FORMATS
 from clones.intake import advice_messages
+from clones.signals import clone_finished, utterance_finished
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +96,14 @@ class CloneQuerySet(models.QuerySet):
         return live.filter(shared | Q(owner=user)) if user.is_authenticated else live.filter(shared)
 
     def stuck(self, now=None):
-        """Unfinished clones nobody holds that have not moved for STUCK_AFTER_SECONDS."""
+        """Unfinished clones whose worker died (its lease ran out unrenewed), or that nobody has held
+        and that have not moved for STUCK_AFTER_SECONDS (a message lost before any worker took it)."""
         now = now or timezone.now()
+        quiet = Q(lease_expires_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
         return (
-            self.filter(
-                updated_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS),
-                deletion_requested_at__isnull=True,
-            )
+            self.filter(deletion_requested_at__isnull=True)
             .exclude(status__in=Clone.FINISHED)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .filter(leases.lapsed(now) | quiet)
         )
 
     def may_have_late_voice(self, now=None):
@@ -252,10 +253,12 @@ class Clone(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # Exactly the gallery's rows, newest first: its count and its pages read this index alone.
+            # Exactly the gallery's rows, newest first, ties broken by id: a keyset page (clones.keyset)
+            # starts at its cursor in this index and reads one page of it, however deep. On PostgreSQL a
+            # trigram index on the same rows serves the name search (migration gallery_search_indexes).
             models.Index(
-                fields=["-created_at"],
-                name="gallery_public_idx",
+                fields=["-created_at", "-id"],
+                name="gallery_keyset_idx",
                 condition=Q(
                     visibility="public", status="ready", deletion_requested_at__isnull=True, gone_at__isnull=True
                 ),
@@ -381,13 +384,13 @@ class Clone(models.Model):
         else:
             candidates = candidates.exclude(status__in=self.FINISHED).filter(deletion_requested_at__isnull=True)
         updates = {
-            "lease_expires_at": now + timedelta(seconds=settings.CLONE_LEASE_SECONDS),
+            "lease_expires_at": leases.lease_deadline(now),
             "attempts": F("attempts") + 1,
             "started_at": Coalesce("started_at", now),
         }
         if not for_deletion:
             updates["status"] = self._status_of_next_step()
-        taken = candidates.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).update(**updates)
+        taken = candidates.filter(leases.unheld(now)).update(**updates)
         if taken:
             self.refresh_from_db()
         return bool(taken)
@@ -434,6 +437,7 @@ class Clone(models.Model):
         self._save_status(
             self.Status.FAILED, "error_kind", "error_code", "error_message", "failure_message", "finished_at"
         )
+        clone_finished.send(sender=Clone, clone=self)
 
     def mark_preview_unavailable(self, code, message):
         """Ready without a preview: the voice works; the provider's last word is kept for staff."""
@@ -443,6 +447,7 @@ class Clone(models.Model):
         self.finished_at, self.lease_expires_at = timezone.now(), None
         self._save_status(self.Status.READY, "preview_route", "error_kind", "error_code", "error_message",
                           "failure_message", "finished_at", "lease_expires_at")  # fmt: skip
+        clone_finished.send(sender=Clone, clone=self)
 
     @property
     def preview_unavailable(self):
@@ -478,6 +483,7 @@ class Clone(models.Model):
             self.lease_expires_at = None
             self._save_status(self.Status.READY, *fields, "finished_at", "lease_expires_at", "error_kind",
                               "error_code", "error_message", "failure_message")  # fmt: skip
+            clone_finished.send(sender=Clone, clone=self)
 
 
 # The provider's system voices (docs/provider-notes.md), the one list of them in the project.
@@ -522,6 +528,16 @@ class Utterance(models.Model):
     )
     system_voice = models.CharField(_("system voice"), max_length=20, choices=SYSTEM_VOICES, blank=True)
     text = models.TextField(_("text"))
+    # The text as sent to the provider, after the owner's pronunciation rules (checks.models).
+    sent_text = models.TextField(_("text sent"), blank=True)
+    # Heard back and compared with the text once spoken, when asked for (checks/): one recognition, charged.
+    check_requested = models.BooleanField(_("hear it back and check it"), default=False)
+    check_status = models.CharField(_("check"), max_length=10, blank=True)  # as studio.models.Take.Check
+    transcript = models.TextField(_("heard"), blank=True)
+    error_rate = models.FloatField(_("error rate"), null=True, blank=True)
+    check_diff = models.JSONField(_("comparison"), default=list, blank=True)
+    check_error = models.TextField(_("check error"), blank=True)
+    check_lease_expires_at = models.DateTimeField(_("check lease expires"), null=True, blank=True, editable=False)
     speed = models.FloatField(_("speed"), default=1.0)
     volume = models.FloatField(_("volume"), default=1.0)
     audio = models.FileField(_("audio"), upload_to=utterance_upload_to, blank=True)
@@ -533,6 +549,11 @@ class Utterance(models.Model):
     # As on Clone: the source text of the provider code's sentence, translated when shown.
     failure_message = models.TextField(_("failure message"), blank=True, editable=False)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Held by the worker speaking it (clones.leases), so that neither a redelivered message nor the
+    # sweep sends its text to the provider a second time while it is being spoken.
+    lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True, editable=False)
+    # When it was last put in the queue (created, waiting for a retry, queued again by the sweep).
+    queued_at = models.DateTimeField(_("queued"), default=timezone.now, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -584,28 +605,77 @@ class Utterance(models.Model):
         return "".join(" " if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in name).strip() + ".wav"
 
     def claim(self):
-        taken = Utterance.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
-            status=self.Status.SPEAKING, attempts=F("attempts") + 1
+        """Take the lease; False if another worker holds it or it is finished. An utterance left
+        "speaking" by a worker that died is taken over once that worker's lease has run out."""
+        now = timezone.now()
+        # A queued one is free to take (a lease on it only tells the sweep when its retry is due);
+        # one being spoken only once its worker's lease has run out.
+        takeable = Q(status=self.Status.QUEUED) | Q(leases.unheld(now), status=self.Status.SPEAKING)
+        taken = Utterance.objects.filter(takeable, pk=self.pk).update(
+            status=self.Status.SPEAKING, attempts=F("attempts") + 1, lease_expires_at=leases.lease_deadline(now)
         )
         if taken:
             self.refresh_from_db()
         return bool(taken)
 
+    def check_state(self):
+        """(state, label) of the check, as a studio line shows it: checked, differs, checking, unchecked."""
+        if self.check_status == "passed":
+            return "checked", gettext("Checked")
+        if self.check_status == "differs":
+            return "differs", gettext("Differs")
+        if self.check_status in ("pending", "checking"):
+            return "checking", gettext("Checking")
+        return "unchecked", gettext("Unchecked")
+
+    def compared(self):
+        """The expected and the heard text in pieces, the differing ones marked (checks.compare.sides)."""
+        from checks.compare import sides  # a pure function of the stored comparison
+
+        return dict(zip(("expected", "heard"), sides(self.check_diff), strict=True))
+
+    @property
+    def error_percent(self):
+        return floatformat((self.error_rate or 0) * 100, 1)
+
     def mark_ready(self, duration, parts):
         self.duration, self.parts = duration, parts
         self.status, self.finished_at = self.Status.READY, timezone.now()
         self.error_code = self.error_message = ""
+        self.lease_expires_at = None
         self.save()
+        utterance_finished.send(sender=Utterance, utterance=self)
 
-    def requeue(self, error):
-        self.status = self.Status.QUEUED
+    def requeue(self, error, retry_in):
+        """Wait `retry_in` seconds for a retry. The lease is kept until the retry is due and a lease
+        after that, so that if this worker dies meanwhile (and its retry message with it) the sweep
+        queues the utterance again then, and not before."""
+        now = timezone.now()
+        self.status, self.queued_at = self.Status.QUEUED, now
+        self.lease_expires_at = leases.lease_deadline(now + timedelta(seconds=retry_in))
         self.error_code, self.error_message = error.code or "", error.message
-        self.save(update_fields=["status", "error_code", "error_message"])
+        self.save(update_fields=["status", "lease_expires_at", "queued_at", "error_code", "error_message"])
+
+    def mark_swept(self):
+        """Queued again by the sweep: not swept again before its new message had a chance to run."""
+        Utterance.objects.filter(pk=self.pk).update(
+            status=self.Status.QUEUED, lease_expires_at=None, queued_at=timezone.now()
+        )
 
     def mark_failed(self, code, message, failure_message=""):
-        self.status, self.finished_at = self.Status.FAILED, timezone.now()
+        self.status, self.finished_at, self.lease_expires_at = self.Status.FAILED, timezone.now(), None
         self.error_code, self.error_message, self.failure_message = code, message, failure_message
-        self.save(update_fields=["status", "finished_at", "error_code", "error_message", "failure_message"])
+        self.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "lease_expires_at",
+                "error_code",
+                "error_message",
+                "failure_message",
+            ]
+        )
+        utterance_finished.send(sender=Utterance, utterance=self)
 
     @property
     def failure_reason(self):
@@ -636,3 +706,12 @@ class ProviderSlot(models.Model):
 
     def __str__(self):
         return f"slot {self.number}"
+
+
+def utterances_to_sweep(now=None):
+    """Unfinished utterances whose worker died (lease run out), or queued STUCK_AFTER_SECONDS ago and not taken."""
+    now = now or timezone.now()
+    never_taken = Q(lease_expires_at__isnull=True, queued_at__lt=now - timedelta(seconds=settings.STUCK_AFTER_SECONDS))
+    return Utterance.objects.filter(status__in=[Utterance.Status.QUEUED, Utterance.Status.SPEAKING]).filter(
+        leases.lapsed(now) | never_taken
+    )

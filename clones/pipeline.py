@@ -12,25 +12,49 @@ makes one provider call and saves its result at once, so a retry skips the steps
 
 import contextvars
 import logging
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from clones import bigmodel
-from clones.audio import SPEECH_RATE, AudioError, decode_mono, join_speech, peaks, sniff_format
+from accounts.models import meter_current_call
+from checks.models import spoken_form
+from clones import bigmodel, watermark
+from clones.audio import SPEECH_RATE, AudioError, decode_mono, peaks, sniff_format
 from clones.models import Clone
-from clones.provider_slots import provider_slot
+from clones.provider_slots import RECOGNITION, provider_slot
+from clones.speech_join import join_parts
 from clones.text import split_text
 
 logger = logging.getLogger(__name__)
 
 
 def provider_client():
-    """A BigModel client from the settings whose calls each hold one of the global provider slots."""
-    return bigmodel.BigModelClient.from_settings(limiter=provider_slot)
+    """A BigModel client from the settings whose calls each hold one of the global provider slots, whose
+    paid calls are each metered to the owner that `billing()` names, before they go out, and whose calls
+    are all counted in the metrics."""
+    from metrics.instruments import observe_provider_call
+
+    return bigmodel.BigModelClient.from_settings(
+        limiter=provider_slot, before_paid_call=meter_current_call, on_call=observe_provider_call
+    )
+
+
+def recognizer_client():
+    """A client for speech recognition (the checks): its calls hold the recognizer's own slots, as the
+    provider limits calls in flight per model."""
+    from metrics.instruments import observe_provider_call
+
+    return bigmodel.BigModelClient.from_settings(
+        limiter=partial(provider_slot, RECOGNITION), before_paid_call=meter_current_call, on_call=observe_provider_call
+    )
 
 
 # -- a clone: upload the sample, create the voice, fetch the preview ---------------------------------
@@ -174,6 +198,7 @@ def fail_utterance(utterance, error):
     code = getattr(error, "code", None) or ""
     known = bigmodel.ERROR_CODES.get(code) if isinstance(error, bigmodel.BigModelError) else None
     utterance.mark_failed(code, _error_message(error), known.message if known else "")
+    delete_speech_parts(utterance)
 
 
 def error_kind(error):
@@ -196,26 +221,72 @@ def _error_message(error):
 
 
 def synthesize(utterance, client):
-    """Speak the text part by part, in parallel up to the configured cap, and keep one WAV."""
-    texts = split_text(utterance.text, bigmodel.SPEECH_MAX_CHARS)
+    """Speak the text part by part, in parallel up to the configured cap, and keep one WAV.
+
+    Each part streams from the provider into a file, is kept in the storage at once (so that a worker
+    that dies mid-speech leaves the parts it was paid for, and the next attempt does not pay for them
+    again), and the parts are joined on disk (clones.speech_join): a long text is never in memory whole.
+    """
+    # The owner's pronunciation rules rewrite the text before it is sent; the utterance keeps what was sent.
+    utterance.sent_text = spoken_form(utterance.text, utterance.owner, utterance.clone)
+    texts = split_text(utterance.sent_text, bigmodel.SPEECH_MAX_CHARS)
     workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        # Each part runs in a copy of this context, so its log lines still name the utterance.
-        parts = list(pool.map(lambda text: contextvars.copy_context().run(_speak, utterance, client, text), texts))
-    data, seconds = join_speech(parts, settings.SPEECH_PAUSE_SECONDS)
-    utterance.audio.save(f"{utterance.uuid}.wav", ContentFile(data), save=False)
-    utterance.mark_ready(round(seconds, 2), len(texts))
-
-
-def _speak(utterance, client, text):
-    try:
-        return client.speech(
-            input=text,
-            voice=utterance.voice,
-            model=settings.BIGMODEL_TTS_MODEL,
-            speed=utterance.speed,
-            volume=utterance.volume,
-            response_format="wav",
+    with tempfile.TemporaryDirectory(prefix="voiceclone-speech-") as folder:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # Each part runs in a copy of this thread's context, so its log lines still name the utterance
+            # and its call is metered to the owner. The copy is taken here, in the task's thread: taken in
+            # the pool thread it would be that thread's own empty context. One copy per part, as a
+            # context can be entered by one thread at a time.
+            futures = [
+                pool.submit(contextvars.copy_context().run, _speech_part, utterance, client, index, text, folder)
+                for index, text in enumerate(texts)
+            ]
+            paths = [future.result() for future in futures]
+        joined = Path(folder) / "joined.wav"
+        # The provider's audible mark stays once, at the start of the whole: trimmed off every later part.
+        seconds = join_parts(
+            paths, joined, pause_seconds=settings.SPEECH_PAUSE_SECONDS, trim=watermark.trim_part_chunks
         )
+        with joined.open("rb") as audio:
+            utterance.audio.save(f"{utterance.uuid}.wav", File(audio), save=False)
+    utterance.mark_ready(round(seconds, 2), len(texts))
+    delete_speech_parts(utterance)
+
+
+COPY_CHUNK = 64 * 1024
+
+
+def _part_name(utterance, index):
+    return f"speech-parts/{utterance.uuid}/{index:03d}.wav"
+
+
+def delete_speech_parts(utterance):
+    """The parts kept while an utterance was spoken, once it is joined or given up on."""
+    for index in range(len(split_text(utterance.text, bigmodel.SPEECH_MAX_CHARS))):
+        default_storage.delete(_part_name(utterance, index))
+
+
+def _speech_part(utterance, client, index, text, folder):
+    """The part's audio in a local file: from the storage if an earlier attempt was paid for it, else spoken."""
+    path = Path(folder) / f"{index:03d}.wav"
+    name = _part_name(utterance, index)
+    try:
+        if default_storage.exists(name):
+            with default_storage.open(name, "rb") as kept, path.open("wb") as local:
+                shutil.copyfileobj(kept, local, COPY_CHUNK)
+            return path
+        with path.open("wb") as local:
+            client.speech(
+                input=text,
+                voice=utterance.voice,
+                model=settings.BIGMODEL_TTS_MODEL,
+                speed=utterance.speed,
+                volume=utterance.volume,
+                response_format="wav",
+                into=local,
+            )
+        with path.open("rb") as local:
+            default_storage.save(name, File(local))
+        return path
     finally:
         connection.close()  # this pool thread's own database connection (the slot limiter's)

@@ -22,9 +22,14 @@ FREE = timezone.make_aware(timezone.datetime(2000, 1, 1))
 _released = threading.Condition()
 
 
-def _ensure_slots(count):
+# The provider limits calls in flight per model: speech recognition (the checks) has slots of its own,
+# numbered from RECOGNITION + 1, so checks never wait behind speech nor speech behind checks.
+SPEECH, RECOGNITION = 0, 10_000
+
+
+def _ensure_slots(count, base=SPEECH):
     ProviderSlot.objects.bulk_create(
-        [ProviderSlot(number=n, expires_at=FREE) for n in range(1, count + 1)], ignore_conflicts=True
+        [ProviderSlot(number=base + n, expires_at=FREE) for n in range(1, count + 1)], ignore_conflicts=True
     )
 
 
@@ -32,14 +37,14 @@ def _take(number, now, lease):
     return ProviderSlot.objects.filter(number=number, expires_at__lt=now).update(expires_at=now + lease)
 
 
-def _try_take(count, lease):
+def _try_take(count, lease, base=SPEECH):
     """A free slot's number, or None. One query when the first slot tried is free, two when all are busy."""
     now = timezone.now()
-    first = random.randint(1, count)
+    first = base + random.randint(1, count)
     if _take(first, now, lease):
         return first
     free = list(
-        ProviderSlot.objects.filter(number__lte=count, expires_at__lt=now)
+        ProviderSlot.objects.filter(number__gt=base, number__lte=base + count, expires_at__lt=now)
         .exclude(number=first)
         .values_list("number", flat=True)
     )
@@ -51,16 +56,16 @@ def _try_take(count, lease):
 
 
 @contextlib.contextmanager
-def provider_slot():
+def provider_slot(base=SPEECH):
     count = settings.PROVIDER_MAX_CONCURRENCY
     if count <= 0:
         yield
         return
     lease = provider_call_settled()
     deadline = time.monotonic() + settings.PROVIDER_SLOT_WAIT_SECONDS
-    number = _try_take(count, lease)
+    number = _try_take(count, lease, base)
     if number is None:
-        _ensure_slots(count)
+        _ensure_slots(count, base)
     while number is None:
         if time.monotonic() > deadline:
             # Surfaces like the provider's own concurrency error, and is retried the same way.
@@ -68,7 +73,7 @@ def provider_slot():
         with _released:
             # Woken at once when a thread of this process frees a slot; others are noticed by polling.
             _released.wait(timeout=random.uniform(0.02, 0.1))
-        number = _try_take(count, lease)
+        number = _try_take(count, lease, base)
     try:
         yield
     finally:

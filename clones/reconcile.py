@@ -16,10 +16,12 @@ from clones.models import Clone
 @dataclass
 class Report:
     unknown: list = field(default_factory=list)  # bigmodel.Voice records
-    gone: list = field(default_factory=list)  # Clone rows now marked gone
+    gone: list = field(default_factory=list)  # Clone rows the provider no longer has, not yet marked
+    back: list = field(default_factory=list)  # Clone rows marked gone whose voice the provider has again
 
 
-def reconcile(client):
+def compare(client):
+    """What differs between the provider's voice list and our clones; changes nothing (see `apply`)."""
     voices = client.list_voices(voice_type="PRIVATE")
     on_provider = {voice.voice for voice in voices}
     ours = Clone.objects.exclude(voice_id="")
@@ -32,7 +34,21 @@ def reconcile(client):
     report.gone = list(
         ours.filter(gone_at__isnull=True, deletion_requested_at__isnull=True).exclude(voice_id__in=on_provider)
     )
-    Clone.objects.filter(pk__in=[c.pk for c in report.gone]).update(gone_at=timezone.now())
+    # A voice missing from one listing (a provider hiccup) and listed again is not gone after all.
+    report.back = list(ours.filter(gone_at__isnull=False, voice_id__in=on_provider))
+    return report
+
+
+def apply(report):
+    """Mark the report's missing clones gone, and clear the mark of those the provider has again."""
+    Clone.objects.filter(pk__in=[c.pk for c in report.gone], gone_at__isnull=True).update(gone_at=timezone.now())
+    Clone.objects.filter(pk__in=[c.pk for c in report.back]).update(gone_at=None)
+
+
+def reconcile(client):
+    """Compare and apply at once: for the management command, which an operator runs on purpose."""
+    report = compare(client)
+    apply(report)
     return report
 
 

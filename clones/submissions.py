@@ -7,7 +7,7 @@ QuotaExceeded leaves nothing behind.
 from django.db import transaction
 
 from accounts.models import QuotaExceeded, Usage, charge
-from clones.tasks import enqueue_clone, enqueue_utterance
+from clones.tasks import enqueue_clone, enqueue_utterance, retry_clone
 
 
 def submit_clone(form):
@@ -34,3 +34,13 @@ def submit_speech(form):
         utterance = form.save()
         enqueue_utterance(utterance)
     return utterance
+
+
+def submit_retry(clone):
+    """Send a failed clone through the pipeline again, charged to its owner like a new one; or raise QuotaExceeded.
+
+    Its steps that have their result are skipped, but the clone call itself may be paid again.
+    """
+    with transaction.atomic():
+        charge(clone.owner, Usage.Kind.CLONE, 1)
+        retry_clone(clone)

@@ -9,16 +9,16 @@ retry what the provider failed at for a while (clones.bigmodel says which errors
 
 import logging
 import random
-from datetime import timedelta
 from functools import partial
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clones import bigmodel, pipeline
-from clones.models import Clone, Utterance
+from accounts.models import billing
+from clones import bigmodel, leases, pipeline
+from clones.models import Clone, Utterance, utterances_to_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,12 @@ def process_clone(self, clone_id):
     if clone is None or not clone.claim():
         return  # gone, finished, or another worker holds it
     try:
-        with pipeline.provider_client() as client, bigmodel.log_context(clone=clone.pk):
+        with (
+            leases.kept_alive(Clone, clone.pk),
+            pipeline.provider_client() as client,
+            bigmodel.log_context(clone=clone.pk),
+            billing(clone.owner_id, f"clone:{clone.pk}"),
+        ):
             try:
                 pipeline.process(clone, client)
             except bigmodel.PermanentError:
@@ -106,7 +111,12 @@ def delete_clone(self, clone_id):
         # The pipeline is still working on it: come back once its lease can have ended.
         raise self.retry(countdown=retry_delay(min(self.request.retries, 3)))
     try:
-        with pipeline.provider_client() as client, bigmodel.log_context(clone=clone.pk):
+        with (
+            leases.kept_alive(Clone, clone.pk),
+            pipeline.provider_client() as client,
+            bigmodel.log_context(clone=clone.pk),
+            billing(clone.owner_id, f"clone:{clone.pk}"),
+        ):
             pipeline.delete_at_provider(clone, client)
     except bigmodel.BigModelError as exc:
         clone.release()
@@ -122,14 +132,24 @@ def synthesize_utterance(self, utterance_id):
     if utterance is None or not utterance.claim():
         return
     try:
-        with pipeline.provider_client() as client, bigmodel.log_context(utterance=utterance.pk):
+        with (
+            leases.kept_alive(Utterance, utterance.pk),
+            pipeline.provider_client() as client,
+            bigmodel.log_context(utterance=utterance.pk),
+            billing(utterance.owner_id, f"utterance:{utterance.pk}"),
+        ):
             pipeline.synthesize(utterance, client)
+        if utterance.check_requested:
+            # By name: the checks app's tasks import this module.
+            Utterance.objects.filter(pk=utterance.pk).update(check_status="pending")
+            current_app.send_task("checks.tasks.check_utterance", args=[utterance.pk], queue="checks")
     except bigmodel.TransientError as exc:
         if self.request.retries >= settings.CLONE_MAX_RETRIES:
             pipeline.fail_utterance(utterance, exc)
             return
-        utterance.requeue(exc)
-        raise self.retry(countdown=retry_delay(self.request.retries, exc.retry_after)) from exc
+        countdown = retry_delay(self.request.retries, exc.retry_after)
+        utterance.requeue(exc, countdown)
+        raise self.retry(countdown=countdown) from exc
     except Exception as exc:
         if not isinstance(exc, bigmodel.BigModelError):
             logger.exception("utterance=%s failed unexpectedly", utterance_id)
@@ -151,10 +171,10 @@ def sweep_stuck_work():
     for clone in Clone.objects.deletion_stuck():
         transaction.on_commit(partial(delete_clone.delay, clone.pk))
         counts["deletions"] += 1
-    cutoff = timezone.now() - timedelta(seconds=settings.STUCK_AFTER_SECONDS)
-    for utterance in Utterance.objects.filter(status__in=["queued", "speaking"], created_at__lt=cutoff):
+    # Only work whose lease ran out (its worker died) or that nobody took: one being spoken is never sent twice.
+    for utterance in utterances_to_sweep():
         with transaction.atomic():
-            Utterance.objects.filter(pk=utterance.pk).update(status=Utterance.Status.QUEUED)
+            utterance.mark_swept()
             enqueue_utterance(utterance)
         counts["utterances"] += 1
     if any(counts.values()):
@@ -167,7 +187,8 @@ def sweep_clone(clone):
     if clone.attempts > settings.CLONE_MAX_RETRIES:
         pipeline.fail(clone, bigmodel.ServerError(f"Gave up after {clone.attempts} attempts"))
         return "failed"
-    clone.save(update_fields=["updated_at"])  # not swept again before it had a chance to run
+    # Not swept again before its new message had a chance to run: no lease, and moved just now.
+    Clone.objects.filter(pk=clone.pk).update(lease_expires_at=None, updated_at=timezone.now())
     enqueue_clone(clone)
     return "requeued"
 
@@ -178,7 +199,11 @@ def check_late_voice(clone):
     clone.late_voice_checked_at = timezone.now()
     clone.save(update_fields=["late_voice_checked_at", "updated_at"])
     try:
-        with pipeline.provider_client() as client, bigmodel.log_context(clone=clone.pk):
+        with (
+            pipeline.provider_client() as client,
+            bigmodel.log_context(clone=clone.pk),
+            billing(clone.owner_id, f"clone:{clone.pk}"),
+        ):
             if not pipeline.adopt_late_voice(clone, client):
                 return 0
     except bigmodel.BigModelError:

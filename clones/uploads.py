@@ -6,7 +6,6 @@ from django.http import JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
-from django.views import csrf
 
 from clones.intake import upload_too_large_message
 
@@ -41,16 +40,14 @@ class SizeLimitUploadHandler(FileUploadHandler):
         return None
 
 
-def csrf_failure(request, reason=""):
-    """CSRF_FAILURE_VIEW: a body dropped for its size took its CSRF token with it; say what happened.
+def upload_too_large_answer(request):
+    """For the CSRF failure view: a body dropped for its size took its CSRF token with it; say what happened.
 
     An upload over the limit is not read (SizeLimitUploadHandler), so the token in the form never
-    arrives and the CSRF check fails before any view runs. That is not an attack, and Django's bare
-    403 page would not tell the person that their file was too big. Nothing is saved or changed here:
+    arrives and the CSRF check fails before any view runs. That is not an attack, and a 403 page
+    would not tell the person that their file was too big. Nothing is saved or changed here:
     the answer is only the form again, or for the page's scripts, the reason in JSON.
     """
-    if not getattr(request, "upload_too_large", False):
-        return csrf.csrf_failure(request, reason)
     message = upload_too_large_message()
     if request.path == reverse("clones:create") and request.user.is_authenticated:
         from clones.forms import CloneForm

@@ -18,7 +18,6 @@ urlpatterns = [
     path("clones/<uuid:uuid>/preview/refetch/", views.refetch_preview, name="refetch_preview"),
     path("clones/<uuid:uuid>/delete/", views.delete, name="delete"),
     path("clones/<uuid:uuid>/speak/", views.speak_with_clone, name="speak_with_clone"),
-    path("clones/transcribe/", views.transcribe, name="transcribe"),
     path("clones/analyze/", views.analyze, name="analyze"),
     path("speak/", views.speak, name="speak"),
     path("utterances/<uuid:uuid>/status/", views.utterance_status, name="utterance_status"),

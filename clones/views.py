@@ -1,7 +1,5 @@
 import functools
-import io
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,18 +11,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import QuotaExceeded, usage_summary
-from clones import bigmodel, tasks
+from clones import tasks
 from clones.audio import PROVIDER_FORMATS, clock
 from clones.audio_responses import audio_response
 from clones.forms import CloneForm, CloneSettingsForm, GalleryFilterForm, SpeechForm
 from clones.intake import AudioError, advice_messages, prepare_sample, upload_too_large_message
+from clones.keyset import KeysetPage
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
-from clones.pipeline import provider_client
-from clones.submissions import submit_clone, submit_speech
+from clones.submissions import submit_clone, submit_retry, submit_speech
 from library.models import Mark, with_library
 
 GALLERY_PAGE_SIZE = 24
+SORTED_GALLERY_PAGES = 10
 
 
 def _shared_clone(request, token):
@@ -38,12 +37,26 @@ def _shared_clone(request, token):
 def gallery(request):
     filters = GalleryFilterForm(request.GET)
     clones = with_library(filters.filter(Clone.objects.gallery())).select_related("owner").prefetch_related("tags")
-    page = Paginator(clones, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("after", "before", "page"):
+        query.pop(cursor, None)
+    keyset = not (filters.is_valid() and filters.cleaned_data["sort"])
+    if keyset:
+        # Keyset pages (clones.keyset): as fast at the millionth clone as at the first.
+        page = KeysetPage(clones, GALLERY_PAGE_SIZE, after=request.GET.get("after"), before=request.GET.get("before"))
+    else:
+        # Most liked / most used cannot follow a created_at cursor: numbered pages over the first
+        # SORTED_GALLERY_PAGES pages only, so neither the count nor the offset grows with the gallery.
+        page = Paginator(clones[: SORTED_GALLERY_PAGES * GALLERY_PAGE_SIZE], GALLERY_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     # One query for the whole page: which of these voices this person liked or saved.
     page.object_list = Mark.annotate(request.user, list(page.object_list))
-    return render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
+    return render(
+        request,
+        "clones/gallery.html",
+        {"page": page, "filters": filters, "query": query.urlencode(), "keyset": keyset},
+    )
 
 
 @login_required
@@ -117,7 +130,7 @@ def _preview_response(request, clone):
     if not clone.preview_audio:
         raise Http404
     public = clone.visibility == Clone.Visibility.PUBLIC
-    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=public)
+    return audio_response(request, clone.preview_audio, clone.preview_content_type, public=public, changeable=True)
 
 
 @require_GET
@@ -171,7 +184,10 @@ def rotate_share_link(request, uuid):
 def retry(request, uuid):
     clone = get_object_or_404(Clone.objects.manageable_by(request.user), uuid=uuid)
     if clone.status == Clone.Status.FAILED:
-        tasks.retry_clone(clone)
+        try:
+            submit_retry(clone)
+        except QuotaExceeded as exc:
+            messages.error(request, str(exc))
     return redirect(clone)
 
 
@@ -290,23 +306,6 @@ def analyze(request, prepared):
     return JsonResponse(
         {"report": prepared.report, "advice": advice_messages(prepared.report)}, headers={"Cache-Control": "no-store"}
     )
-
-
-@_with_posted_sample
-def transcribe(request, prepared):
-    """Fill in a sample's transcript with the provider's speech recognition."""
-    if settings.BIGMODEL_SANDBOX:
-        # The sandbox cannot hear: it answers with a canned sentence whatever the sample says, and that
-        # must not be saved with the clone as if it were what the sample says.
-        return JsonResponse({"error": _("There is no speech recognition in sandbox mode: type the transcript "
-                                        "yourself, or leave it empty.")}, status=409)  # fmt: skip
-    # Any format we accept, sent as the normalized WAV: at most 30 s, which recognition takes.
-    try:
-        with provider_client() as client:
-            text = client.transcribe(io.BytesIO(prepared.wav), "sample.wav")
-    except bigmodel.BigModelError:
-        return JsonResponse({"error": _("Speech recognition is unavailable right now.")}, status=502)
-    return JsonResponse({"text": text})
 
 
 @require_GET

@@ -39,7 +39,7 @@ class SamplePartOut(Schema):
     stretches: list[Stretch] = Field(description="What the joined sample kept from it, empty if nothing.")
 
 
-class TakeOut(Schema):
+class CloneTakeOut(Schema):
     uuid: UUID = Field(description="The take's clone.")
     number: int
     is_main: bool = Field(description="The main take: the one used by default.")
@@ -63,7 +63,7 @@ class SimilarityOut(Schema):
 
 class LabOut(Schema):
     sample_parts: list[SamplePartOut] = Field(description="The recordings joined into the sample (empty: one file).")
-    takes: list[TakeOut] = Field(description="Every take of this voice, this one included (empty: a single take).")
+    takes: list[CloneTakeOut] = Field(description="Every take of this voice, this one included (empty: a single take).")
     listening: ListeningOut
     similarity: SimilarityOut | None = Field(description="None until measured, or when the score is turned off.")
 

@@ -112,6 +112,11 @@ def sniff_extension(data):
     return None
 
 
+def _counter(route):
+    """The attribute counting calls in flight for a route's model: recognition apart from the rest."""
+    return "in_flight_asr" if route == "audio.transcriptions" else "in_flight"
+
+
 class SandboxApp:
     def __init__(
         self,
@@ -142,6 +147,7 @@ class SandboxApp:
         self.calls = []
         self.calls_lock = threading.Lock()
         self.in_flight = 0
+        self.in_flight_asr = 0
         self.f0_cache = {}
         self.ear = hearing.Ear(self.store.root / "heard")
         self.spoken_texts = set()  # for mispeak rules limited to a text's first take
@@ -174,11 +180,13 @@ class SandboxApp:
         }
         with self.calls_lock:
             self.calls.append(record)
-            # The real service limits calls in flight per account; latency counts as in flight.
-            if self.max_concurrency and self.in_flight >= self.max_concurrency:
+            # The real service limits calls in flight per account and model (speech recognition has a limit
+            # of its own); latency counts as in flight.
+            counter = _counter(route)
+            if self.max_concurrency and getattr(self, counter) >= self.max_concurrency:
                 record.update(status=429, code="1302")
                 return error_response(429, "1302", errors.message_of("1302"))
-            self.in_flight += 1
+            setattr(self, counter, getattr(self, counter) + 1)
         streaming = False
         try:
             response = self._handle(request, route, args, record)
@@ -189,11 +197,12 @@ class SandboxApp:
             return response
         finally:
             if not streaming:
-                self._release()
+                self._release(record)
 
-    def _release(self):
+    def _release(self, record):
         with self.calls_lock:
-            self.in_flight -= 1
+            counter = _counter(record["route"])
+            setattr(self, counter, getattr(self, counter) - 1)
 
     def _released_at_end(self, chunks, record):
         record["stream"] = {"chunks": 0, "complete": False, "first_chunk_at": None}
@@ -208,7 +217,7 @@ class SandboxApp:
             # Werkzeug closes the generator when the client disconnects: the "provider" stops speaking.
             chunks.close()
             record["finished_at"] = time.time()
-            self._release()
+            self._release(record)
 
     def _handle(self, request, route, args, record):
         if self.latency:

@@ -16,19 +16,11 @@ from babel.messages.pofile import read_po
 
 from tests.conftest import IN_CI, ROOT
 
-# What `make messages` reads (the Makefile skips the rest with -i); only these are copied.
-SOURCES = [
-    "manage.py",
-    "voiceclone_site",
-    "accounts",
-    "clones",
-    "lab",
-    "library",
-    "home",
-    "templates",
-    "static",
-    "locale",
-]
+# What `make messages` reads (the Makefile skips the rest with -i); only these are copied. Every app is
+# needed, since makemessages sets Django up with all of INSTALLED_APPS.
+APPS = sorted(path.name for path in ROOT.iterdir() if (path / "apps.py").is_file())
+# api/ has no apps.py but is imported at setup (webhooks' receivers use its serializers).
+SOURCES = ["manage.py", "voiceclone_site", "api", *APPS, "templates", "static", "locale"]
 # printf-style (%(name)s, %d, %(seconds).1f) and brace-style ({name}, {0}) placeholders.
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifrx]|\{[^{}\s]*\}")
 

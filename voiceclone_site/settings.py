@@ -5,6 +5,7 @@ SQLite, a broker that needs no server, media on disk, and the built-in BigModel 
 API key is set. See `.env.example` and the configuration table in README.md.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,6 +25,18 @@ if (BASE_DIR / ".env").exists():
 # Everything the embedded defaults write (database, broker queue, media, sandbox state) lives here.
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# Prometheus metrics in multiprocess mode: every web and worker process of this machine writes its
+# values to files in this folder, and /metrics adds them up. It must be set before prometheus_client
+# makes its first metric, hence here, at the top. Empty it when all processes are stopped (README).
+METRICS_DIR = Path(env("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics")))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+# /metrics answers only a scraper sending METRICS_TOKEN as a bearer token, or one whose address is in
+# METRICS_ALLOWED_NETWORKS (CIDRs; behind a proxy on the same machine every visitor comes from
+# 127.0.0.1, so allow loopback only when nothing proxies to this port). Neither set: a 404 for all.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 
 
 def _local_secret_key():
@@ -50,15 +64,25 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "clones",
     "lab",
+    "transcripts",
+    "studio",
+    "checks",
     "accounts",
     "library",
     "home",
+    "webhooks",
+    "metrics",
+    "privacy",
     "axes",
     # Django Ninja: the JSON API's OpenAPI document and its bundled Swagger UI (templates, static files).
     "ninja",
 ]
 
 MIDDLEWARE = [
+    # First, so that it times everything below it (metrics.middleware).
+    "metrics.middleware.RequestMetricsMiddleware",
+    # Then: HEAD is answered as GET without a body, other methods than GET/HEAD/POST get 405.
+    "voiceclone_site.methods.HttpMethodsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,9 +98,13 @@ MIDDLEWARE = [
 ]
 
 # Login brute force: after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address,
-# that pair is locked out for LOGIN_LOCKOUT_MINUTES.
+# that pair is locked out for LOGIN_LOCKOUT_MINUTES; after LOGIN_FAILURE_LIMIT_PER_ADDRESS wrong
+# passwords from one address, whatever the usernames, the address is (accounts/lockout.py says why
+# this is a failure limit and not a lockout parameter).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+AXES_FAILURE_LIMIT = "accounts.lockout.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -111,10 +139,11 @@ if HTTPS:
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
-# An upload over the size limit is not read, so its form's CSRF token never arrives: say why instead.
-CSRF_FAILURE_VIEW = "clones.uploads.csrf_failure"
 
 ROOT_URLCONF = "voiceclone_site.urls"
+# In the site's style; an upload over the size limit is not read, so its form's CSRF token never
+# arrives: that one is answered with why (clones.uploads.upload_too_large_answer).
+CSRF_FAILURE_VIEW = "voiceclone_site.errors.csrf_failure"
 WSGI_APPLICATION = "voiceclone_site.wsgi.application"
 
 TEMPLATES = [
@@ -185,6 +214,15 @@ LOGOUT_REDIRECT_URL = "home"
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 # Console by default (password reset mails appear in the web process's output); SMTP by EMAIL_URL.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# A new account spends nothing at the provider until its address is confirmed by a mailed link: on by
+# default once mail really goes out (EMAIL_URL set), so a new sign-up is not a fresh quota.
+SIGNUP_EMAIL_CONFIRMATION = env.bool("SIGNUP_EMAIL_CONFIRMATION", default=bool(env.str("EMAIL_URL", default="")))
+# Abuse limits, counted over the last hour: sign-ups per network address and in all, password-reset
+# requests per network address and mails per email address.
+SIGNUPS_PER_ADDRESS_PER_HOUR = env.int("SIGNUPS_PER_ADDRESS_PER_HOUR", default=3)
+SIGNUPS_PER_HOUR = env.int("SIGNUPS_PER_HOUR", default=100)
+PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = env.int("PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", default=5)
+PASSWORD_RESET_MAILS_PER_EMAIL_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_EMAIL_PER_HOUR", default=2)
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Voiceclone <noreply@localhost>")
 
@@ -256,17 +294,34 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Checks have a queue of their own, which every worker also consumes (first, on Redis): a take's check
+# starts while other lines are still waiting to be spoken, not after all of them.
+CELERY_TASK_QUEUES = (Queue("checks"), Queue("celery"))
+CELERY_TASK_ROUTES = {"checks.tasks.check_take": {"queue": "checks"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged task goes back to the queue after this long: longer than the slowest task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # A free worker thread takes a waiting check before more speech (CELERY_TASK_QUEUES lists "checks"
+        # first): a take is heard back soon after it is made, not after every line is spoken.
+        "queue_order_strategy": "priority",
+    }
 # How long the provider's list of system voices is kept before the beat task fetches it again.
 SYSTEM_VOICES_REFRESH = env.float("SYSTEM_VOICES_REFRESH", default=6 * 3600.0)
-# Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work).
+# Celery beat: the sweep finds work a dead worker left behind (see clones.tasks.sweep_stuck_work). Every
+# 15 s, so that work whose lease ran out (WORK_LEASE_SECONDS) is queued again within a minute of the
+# worker's death, on any broker (the filesystem broker loses a dead worker's unfinished message).
+SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", 15.0)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": env.float("SWEEP_INTERVAL", 60.0)},
+    "sweep-stuck-work": {"task": "clones.tasks.sweep_stuck_work", "schedule": SWEEP_INTERVAL},
+    "sweep-stuck-takes": {"task": "studio.tasks.sweep_stuck_takes", "schedule": SWEEP_INTERVAL},
+    "sweep-abandoned-transcriptions": {"task": "transcripts.tasks.sweep_abandoned", "schedule": SWEEP_INTERVAL},
+    "sweep-stuck-checks": {"task": "checks.tasks.sweep_stuck_checks", "schedule": SWEEP_INTERVAL},
     "refresh-system-voices": {"task": "clones.tasks.refresh_system_voices", "schedule": SYSTEM_VOICES_REFRESH},
 }
+CELERY_BEAT_SCHEDULE["send-due-webhooks"] = {"task": "webhooks.tasks.send_due_webhooks", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["sweep-personal-data"] = {"task": "privacy.tasks.sweep_personal_data", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # BigModel. Without an API key the app talks to the local sandbox (`python -m sandbox`).
@@ -293,19 +348,39 @@ BIGMODEL_READ_TIMEOUT = env.float("BIGMODEL_READ_TIMEOUT", default=60.0)
 # BigModel console; see the README before turning it off.
 BIGMODEL_WATERMARK = env.bool("BIGMODEL_WATERMARK", default=True)
 
+# Webhooks: each delivery is tried with doubling pauses from WEBHOOK_RETRY_BASE_DELAY (capped at an
+# hour) until WEBHOOK_RETRY_FOR_SECONDS after the event. Requests to private, loopback, link-local and
+# other non-public addresses are refused unless the address is in WEBHOOK_ALLOWED_NETWORKS (CIDRs).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_RETRY_BASE_DELAY = env.float("WEBHOOK_RETRY_BASE_DELAY", default=60.0)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=24 * 3600)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+
+# People's data: how long a user's downloadable archive of their data is kept.
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+
 # The clone pipeline.
 CLONE_MAX_RETRIES = env.int("CLONE_MAX_RETRIES", default=5)
 CLONE_RETRY_BASE_DELAY = env.float("CLONE_RETRY_BASE_DELAY", default=2.0)
 CLONE_RETRY_MAX_DELAY = env.float("CLONE_RETRY_MAX_DELAY", default=120.0)
 # Work with no progress for this long is taken to be lost (a worker died) and is queued again.
 STUCK_AFTER_SECONDS = env.int("STUCK_AFTER_SECONDS", default=600)
-# How long one worker may hold a clone; longer than the slowest step can take with its timeouts.
-CLONE_LEASE_SECONDS = env.int("CLONE_LEASE_SECONDS", default=300)
+# How long a worker's hold on a piece of provider work (a clone, an utterance, a transcription) lasts
+# without renewal. A worker renews it every third of that while it works (clones.leases), so a slow
+# call keeps it; a killed worker's hold runs out within this many seconds, and the next sweep queues
+# the work again. (CLONE_LEASE_SECONDS is the older name.)
+WORK_LEASE_SECONDS = env.int("WORK_LEASE_SECONDS", default=env.int("CLONE_LEASE_SECONDS", default=30))
+CLONE_LEASE_SECONDS = WORK_LEASE_SECONDS
 
 # Cost control: what one user may spend at the provider in 24 hours (staff can override per user).
 QUOTA_CLONES_PER_DAY = env.int("QUOTA_CLONES_PER_DAY", default=10)
 QUOTA_SPEECH_CHARS_PER_DAY = env.int("QUOTA_SPEECH_CHARS_PER_DAY", default=100_000)
+# Seconds of speech heard back by the recognizer to check takes (checks/): ten hours a day.
+QUOTA_CHECK_SECONDS_PER_DAY = env.int("QUOTA_CHECK_SECONDS_PER_DAY", default=36_000)
 RATE_LIMIT_PER_MINUTE = env.int("RATE_LIMIT_PER_MINUTE", default=6)
+# Transcript help: recognitions per user a day, and how many of one user's may wait or run at once.
+QUOTA_TRANSCRIPTIONS_PER_DAY = env.int("QUOTA_TRANSCRIPTIONS_PER_DAY", default=30)
+TRANSCRIPTIONS_IN_FLIGHT_PER_USER = env.int("TRANSCRIPTIONS_IN_FLIGHT_PER_USER", default=1)
 
 # Samples: the provider takes mp3/wav up to 10 MB, ideally 3 to 30 s of speech.
 SAMPLE_MAX_BYTES = env.int("SAMPLE_MAX_BYTES", default=10 * 1024 * 1024)
@@ -326,7 +401,32 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line goes through the redaction of share tokens (runserver's request lines included).
+    "filters": {"redact_share_tokens": {"()": "voiceclone_site.log_redaction.RedactShareTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_share_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django": {"level": "INFO"}},
+    "loggers": {
+        "django": {"level": "INFO"},
+        # runserver's access log: Django's default sends it to a handler of its own, unfiltered.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+
+# Error reports to Sentry, from web and worker alike, scrubbed of secrets (voiceclone_site/error_reports.py).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from voiceclone_site.error_reports import init as _init_error_reports
+
+    _init_error_reports(SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))
+# Checking speech (checks/): every take is heard back by the provider's recognizer and compared with its
+# text. A take whose error rate (CER for Chinese, WER for English, after normalizing both) is over
+# CHECK_MAX_ERROR_RATE "differs" and is made again, up to CHECK_MAX_RETRIES more takes. The sandbox
+# hears its own correct speech at exactly 0.0, and one word wrong in a 50-token line is 0.02: 0.01
+# catches a single slip in lines of up to 100 words or characters (README: "Checked speech").
+CHECK_MAX_ERROR_RATE = env.float("CHECK_MAX_ERROR_RATE", default=0.01)
+CHECK_MAX_RETRIES = env.int("CHECK_MAX_RETRIES", default=2)
+# The recognizer takes at most 30 s of audio: longer takes are heard in pieces cut at a quiet moment.
+CHECK_PIECE_SECONDS = env.float("CHECK_PIECE_SECONDS", default=28.0)
+BIGMODEL_ASR_MODEL = env.str("BIGMODEL_ASR_MODEL", default="glm-asr-2512")

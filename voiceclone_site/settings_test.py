@@ -27,9 +27,15 @@ GALLERY_CACHE_SECONDS = 0
 # The lab's similarity score costs about a second of CPU per ready clone: off, so that it never competes
 # with the pipeline in other tests' workers; tests/test_lab_browser.py turns it on for its own worker.
 LAB_SIMILARITY = os.environ.get("LAB_SIMILARITY", "false").lower() == "true"
-CLONE_RETRY_BASE_DELAY = 0.05
+# Short retries; a test that must catch a worker waiting to retry asks its worker for longer ones.
+CLONE_RETRY_BASE_DELAY = float(os.environ.get("VOICECLONE_TEST_RETRY_BASE_DELAY", "0.05"))
 CLONE_RETRY_MAX_DELAY = 0.5
 # No collectstatic before tests: whitenoise serves straight from the app and project folders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# Webhook receivers in the tests listen on loopback; retries come quickly and end after seconds.
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+WEBHOOK_RETRY_BASE_DELAY = 0.2
+WEBHOOK_RETRY_FOR_SECONDS = 3
+WEBHOOK_TIMEOUT_SECONDS = 5.0

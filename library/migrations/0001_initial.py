@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("clones", "0013_preview_duration"),
+        ("clones", "0017_preview_duration"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -16,6 +16,7 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import billing
 from clones import bigmodel, system_voices, watermark
 from clones.pipeline import provider_client
 
@@ -51,7 +52,8 @@ class Command(BaseCommand):
     def handle(self, *args, spend=False, **options):
         self.failures = 0
         self.client = provider_client()
-        with self.client:
+        # Its paid calls (with --spend) are the site's own: metered with no user.
+        with self.client, billing(None, "check_provider"):
             self.line(
                 "info", "base URL", settings.BIGMODEL_BASE_URL + (" (sandbox)" if settings.BIGMODEL_SANDBOX else "")
             )

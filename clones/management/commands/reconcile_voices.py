@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import billing
 from clones.pipeline import provider_client
 from clones.reconcile import import_voice, reconcile
 
@@ -25,7 +26,8 @@ class Command(BaseCommand):
             for voice in report.unknown:
                 self.stdout.write(f"unknown: {voice.voice} {voice.voice_name} (created {voice.create_time})")
                 if owner is not None:
-                    clone = import_voice(client, voice, owner)
+                    with billing(owner.pk, f"import:{voice.voice}"):  # its preview is downloaded
+                        clone = import_voice(client, voice, owner)
                     self.stdout.write(f"  imported as clone {clone.uuid}")
                 elif delete_unknown:
                     client.delete_voice(voice.voice)

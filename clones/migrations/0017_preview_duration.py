@@ -20,7 +20,7 @@ def measure_stored_previews(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clones', '0012_utterance_failure_message'),
+        ('clones', '0016_utterance_check'),
     ]
 
     operations = [
