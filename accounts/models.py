@@ -3,7 +3,8 @@ import contextvars
 import hashlib
 import math
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -11,6 +12,7 @@ from django.core import signing
 from django.db import models
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.signals import quota_refused
@@ -73,12 +75,13 @@ class Usage(models.Model):
         return f"{self.user} {self.kind} {self.amount}"
 
 
-def _daily_limit(user, kind):
-    limits = Limits.objects.filter(user=user).first()
+def _daily_limit(user, kind, limits=...):
     if kind == Usage.Kind.TRANSCRIPTION:
         return settings.QUOTA_TRANSCRIPTIONS_PER_DAY
     if kind == Usage.Kind.CHECK_SECONDS:
         return settings.QUOTA_CHECK_SECONDS_PER_DAY
+    if limits is ...:  # not read by the caller yet
+        limits = Limits.objects.filter(user=user).first()
     if kind == Usage.Kind.CLONE:
         override = limits and limits.clones_per_day
         return override if override is not None else settings.QUOTA_CLONES_PER_DAY
@@ -118,19 +121,20 @@ def charge(user, kind, amount, *, per_minute=True):
         )
         quota_refused.send(sender=Usage, code="rate_limited")
         raise QuotaExceeded(
-            _("Too many requests at once: please wait a minute and try again."),
+            _("Too many requests at once: please wait %(seconds)d seconds and try again.")
+            % {"seconds": retry_after or 60},
             code="rate_limited",
             retry_after=retry_after,
         )
     used = totals["used"] or 0
     limit = _daily_limit(user, kind)
     if used + amount > limit:
+        retry_after = _quota_frees_at(today, used, amount, limit, now)
         if kind == Usage.Kind.CLONE:
-            message = _("You have used your %(limit)d clones for the last 24 hours. Please try again later.")
+            message = _("You have used your %(limit)d clones for the last 24 hours.")
         elif kind == Usage.Kind.TRANSCRIPTION:
             message = _(
-                "You have used your %(limit)d transcriptions for the last 24 hours. Please type the transcript, "
-                "or try again later."
+                "You have used your %(limit)d transcriptions for the last 24 hours. Please type the transcript."
             )
         elif kind == Usage.Kind.CHECK_SECONDS:
             message = _(
@@ -140,13 +144,65 @@ def charge(user, kind, amount, *, per_minute=True):
         else:
             message = _(
                 "This would pass your limit of %(limit)d characters of speech in 24 hours "
-                "(%(used)d used). Please try a shorter text or again later."
+                "(%(used)d used). Please try a shorter text."
             )
+        message = message % {"limit": limit, "used": used}
+        if retry_after is not None:
+            # Said as a time of day in the site's zone, as the usage boxes show it.
+            message += " " + _("It will be allowed again at %(time)s.") % {"time": _when(now, retry_after)}
         quota_refused.send(sender=Usage, code="quota_exceeded")
-        raise QuotaExceeded(
-            message % {"limit": limit, "used": used}, retry_after=_quota_frees_at(today, used, amount, limit, now)
-        )
+        raise QuotaExceeded(message, retry_after=retry_after)
     Usage.objects.create(user=user, kind=kind, amount=amount, created_at=now, submission=per_minute)
+
+
+def _when(now, seconds):
+    """A moment `seconds` from now, as the page shows times ("14:05", or a date and time past a day)."""
+    moment = timezone.localtime(now + timedelta(seconds=seconds))
+    return date_format(moment, "SHORT_DATETIME_FORMAT" if seconds > 20 * 3600 else "TIME_FORMAT")
+
+
+@dataclass
+class Allowance:
+    """One kind of usage as the pages show it: the last 24 hours against the limit, and this month."""
+
+    used: int
+    limit: int
+    month: int
+    frees_at: datetime | None  # when some of the used-up limit comes back, if all of it is used
+
+    @property
+    def left(self):
+        return max(0, self.limit - self.used)
+
+
+def usage_summary(user, now=None):
+    """What `user` has spent of each kind: {"clone": Allowance, "speech_chars": Allowance}. Two queries."""
+    now = now or timezone.now()
+    day_ago = now - timedelta(days=1)
+    month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    totals = dict.fromkeys(Usage.Kind.values, (0, 0))
+    rows = (
+        Usage.objects.filter(user=user, created_at__gte=min(day_ago, month_start))
+        .values("kind")
+        .annotate(
+            day=Sum("amount", filter=Q(created_at__gte=day_ago)),
+            month=Sum("amount", filter=Q(created_at__gte=month_start)),
+        )
+    )
+    for row in rows:
+        totals[row["kind"]] = (row["day"] or 0, row["month"] or 0)
+    limits = Limits.objects.filter(user=user).first()
+    summary = {}
+    for kind, (used, month) in totals.items():
+        limit = _daily_limit(user, kind, limits)
+        frees_at = None
+        if used >= limit:
+            seconds = _quota_frees_at(
+                Usage.objects.filter(user=user, kind=kind, created_at__gte=day_ago), used, 1, limit, now
+            )
+            frees_at = now + timedelta(seconds=seconds) if seconds is not None else None
+        summary[kind] = Allowance(used=used, limit=limit, month=month, frees_at=frees_at)
+    return summary
 
 
 def _seconds_until(moment, now):

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.forms import ApiTokenForm, SignupForm, ThrottledPasswordResetForm
-from accounts.models import EmailConfirmation
+from accounts.models import EmailConfirmation, usage_summary
 
 
 def signup(request):
@@ -101,3 +101,9 @@ def revoke_api_token(request, pk):
     token.revoke()
     messages.success(request, _("The token “%(name)s” was revoked: it no longer works.") % {"name": token.name})
     return redirect("api_tokens")
+
+
+@login_required
+def account(request):
+    """The account at a glance: usage against the limits, and where the rest of it lives."""
+    return render(request, "accounts/account.html", {"usage": usage_summary(request.user)})

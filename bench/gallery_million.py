@@ -20,6 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import stack, wrk  # noqa: E402
 
+# The gallery (the voice library) lives here; the home page has "/".
+GALLERY = "/gallery/"
+
 
 def cursor_at(position, **filters):
     """The gallery URL (with `filters` as its query) whose page starts after the row at `position`."""
@@ -30,7 +33,7 @@ def cursor_at(position, **filters):
     if "tag" in filters:
         rows = rows.filter(tags__name=filters["tag"])
     row = rows.order_by("-created_at", "-pk").only("created_at")[position]
-    return "/?" + urlencode({**filters, "after": _encode(row.created_at, row.pk, position // 24 + 1)})
+    return GALLERY + "?" + urlencode({**filters, "after": _encode(row.created_at, row.pk, position // 24 + 1)})
 
 
 def session_cookie():
@@ -91,13 +94,13 @@ def main():
     count = Clone.objects.gallery().count()
     print(f"{count} public clones in the gallery")
     pages = {
-        "page 1": "/",
+        "page 1": GALLERY,
         "deep page (row 500,000)": cursor_at(min(500_000, count - 30)),
-        "search 'narr' (common)": "/?" + urlencode({"q": "narr"}),
-        "search '温柔' (common, 2 chars)": "/?" + urlencode({"q": "温柔"}),
-        "search '温柔女声3' (Chinese)": "/?" + urlencode({"q": "温柔女声3"}),
-        "search 'teacher 77777' (rare)": "/?" + urlencode({"q": "teacher 77777"}),
-        "tag 'news'": "/?" + urlencode({"tag": "news"}),
+        "search 'narr' (common)": GALLERY + "?" + urlencode({"q": "narr"}),
+        "search '温柔' (common, 2 chars)": GALLERY + "?" + urlencode({"q": "温柔"}),
+        "search '温柔女声3' (Chinese)": GALLERY + "?" + urlencode({"q": "温柔女声3"}),
+        "search 'teacher 77777' (rare)": GALLERY + "?" + urlencode({"q": "teacher 77777"}),
+        "tag 'news'": GALLERY + "?" + urlencode({"tag": "news"}),
         "tag 'news', deep (its row 10,000)": cursor_at(10_000, tag="news"),
     }
     cookie = {"Cookie": session_cookie()}

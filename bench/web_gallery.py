@@ -1,5 +1,8 @@
 """Benchmark: the public gallery with 10,000 clones in PostgreSQL, under gunicorn, against a trivial view.
 
+Every clone has library counts (likes, saves, plays, uses: library.VoiceStats), a bench user has liked
+and saved a few hundred, and some have a showcase clip, so a page renders everything a card shows.
+
 gunicorn runs as the Procfile runs it (gunicorn.conf.py: gthread, 2 x cores + 1 processes) with
 `bench.settings`, which only adds a trivial view to the app's URLs, so it passes through the same
 middleware in the same processes. wrk (20 connections) loads the trivial view, gallery page 1 and a
@@ -20,6 +23,7 @@ from bench import stack, wrk  # noqa: E402
 from bench.gallery_million import cursor_at  # noqa: E402
 
 TAGS = ["calm", "narrator", "warm", "deep", "bright", "story", "news", "kids", "radio", "podcast"]
+GALLERY = "/gallery/"
 
 
 def seed(count):
@@ -61,6 +65,30 @@ def seed(count):
     )
     with connection.cursor() as cursor:
         cursor.execute("UPDATE clones_clone SET created_at = created_at - id * interval '1 minute'")
+    seed_library(clones, owners)
+
+
+def seed_library(clones, owners):
+    """Counts on every voice, one person's likes and saves on every 30th, a showcase clip on every 10th."""
+    from clones.models import Utterance
+    from library.models import Mark, Showcase, VoiceStats
+
+    VoiceStats.objects.bulk_create(
+        [VoiceStats(clone_id=c.pk, likes=(i * 7) % 97, saves=i % 13, plays=(i * 31) % 1009, uses=(i * 3) % 41)
+         for i, c in enumerate(clones)],
+        batch_size=5000,
+    )  # fmt: skip
+    fan = owners[0]
+    Mark.objects.bulk_create(
+        [Mark(user=fan, clone_id=c.pk, kind=kind) for c in clones[::30] for kind in Mark.Kind.values], batch_size=5000
+    )
+    showcased = clones[::10]
+    utterances = Utterance.objects.bulk_create(
+        [Utterance(owner_id=c.owner_id, clone_id=c.pk, text="A showcase clip.", status="ready",
+                   audio=f"utterances/bench-{c.pk}.wav") for c in showcased],
+        batch_size=5000,
+    )  # fmt: skip
+    Showcase.objects.bulk_create([Showcase(clone_id=u.clone_id, utterance=u) for u in utterances], batch_size=5000)
 
 
 def vacuum():
@@ -69,13 +97,14 @@ def vacuum():
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE clones_clone")
+        cursor.execute("VACUUM ANALYZE library_voicestats")
 
 
 def page_url(number):
     """Gallery pages follow a cursor (clones.keyset): the URL of page `number`, from its cursor."""
     from clones.views import GALLERY_PAGE_SIZE
 
-    return cursor_at((number - 1) * GALLERY_PAGE_SIZE - 1) if number > 1 else "/"
+    return cursor_at((number - 1) * GALLERY_PAGE_SIZE - 1) if number > 1 else GALLERY
 
 
 def queries_per_page():
@@ -89,19 +118,30 @@ def queries_per_page():
     from clones.views import GALLERY_PAGE_SIZE
 
     settings.GALLERY_CACHE_SECONDS = 0  # count what rendering a page costs, not a cache hit
-    client = Client()
 
-    def count(url):
+    def count(url, as_user=None):
+        visitor = Client()
+        if as_user is not None:
+            visitor.force_login(as_user)
         with CaptureQueriesContext(connection) as captured:
-            assert client.get(url).status_code == 200
+            assert visitor.get(url).status_code == 200
         return len(captured)
 
+    from django.contrib.auth.models import User
+
+    fan = User.objects.get(username="bench-gallery-0")
     last = -(-Clone.objects.gallery().count() // GALLERY_PAGE_SIZE)
-    counts = {"page 1": count("/"), f"page {last}": count(page_url(last))}
+    counts = {
+        "page 1": count(GALLERY),
+        f"page {last}": count(page_url(last)),
+        "most liked": count(f"{GALLERY}?sort=liked"),
+        "most liked, last numbered page": count(f"{GALLERY}?sort=liked&page=10"),
+        "page 1 signed in (likes and saves marked)": count(GALLERY, fan),
+    }
     with transaction.atomic():
         keep = Clone.objects.gallery().first()
         Clone.objects.exclude(pk=keep.pk).update(visibility=Clone.Visibility.PRIVATE)
-        counts["page 1 with 1 clone"] = count("/")
+        counts["page 1 with 1 clone"] = count(GALLERY)
         transaction.set_rollback(True)
     return counts, last
 
@@ -133,9 +173,10 @@ def main():
     fresh = f"http://127.0.0.1:{args.web_port + 1}"
     variants = {
         "trivial view": cached + "/bench/trivial/",
-        "gallery page 1": cached + "/",
+        "gallery page 1": cached + GALLERY,
         "trivial view, 2nd server": fresh + "/bench/trivial/",
-        "gallery page 1, no cache": fresh + "/",
+        "gallery page 1, no cache": fresh + GALLERY,
+        "gallery most liked, no cache": fresh + GALLERY + "?sort=liked",
         f"gallery page {deep}, no cache": fresh + page_url(deep),
     }
     results = {name: [] for name in variants}

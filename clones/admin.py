@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -51,7 +52,8 @@ class CloneAdmin(admin.ModelAdmin):
         "uuid", "voice_name", "voice_id", "sample_file_id", "preview_file_id", "request_id", "sample_format",
         "sample_duration", "status", "error_kind", "error_code", "error_message", "attempts", "clone_requested_at",
         "lease_expires_at", "deletion_requested_at", "gone_at", "consent_by", "consent_at", "created_at", "updated_at",
-        "started_at", "finished_at", "original", "quality", "preview_route", "failure_message",
+        "started_at", "finished_at", "original", "quality_report", "sample", "preview_audio", "preview_route",
+        "failure_message",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["uuid", "name", "owner", "visibility", "language", "tags", "status", "attempts"]}),
@@ -63,7 +65,7 @@ class CloneAdmin(admin.ModelAdmin):
                     "sample_format",
                     "sample_duration",
                     "original",
-                    "quality",
+                    "quality_report",
                     "transcript",
                     "preview_text",
                 ]
@@ -101,6 +103,24 @@ class CloneAdmin(admin.ModelAdmin):
             },
         ),  # fmt: skip
     ]
+
+    @admin.display(description=_("sample quality"))
+    def quality_report(self, clone):
+        """The quality report as the owner sees it, not as raw JSON."""
+        if not clone.quality:
+            return "—"
+        return render_to_string("clones/_quality.html", {"report": clone.quality, "advice": clone.sample_advice})
+
+    def delete_model(self, request, obj):
+        # Django's own delete would remove the row only: the provider voice would live on (and keep
+        # costing the account), and the sample, original and preview files would stay on disk.
+        if obj.deletion_requested_at is None:
+            tasks.request_deletion(obj)
+
+    def delete_queryset(self, request, queryset):
+        """ "Delete selected voice clones": each goes the owner's way, the provider voice first, then files."""
+        for clone in queryset.filter(deletion_requested_at=None):
+            tasks.request_deletion(clone)
 
     def get_urls(self):
         reconcile_view = self.admin_site.admin_view(self.reconcile_view)

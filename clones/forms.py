@@ -1,9 +1,13 @@
 from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.forms.utils import ErrorDict
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.text import format_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from clones import system_voices
@@ -32,6 +36,11 @@ class TagsField(forms.CharField):
         if any(len(name) > MAX_TAG_CHARS for name in names):
             raise forms.ValidationError(_("Keep each tag to %(limit)d characters or fewer.") % {"limit": MAX_TAG_CHARS})
         return names
+
+
+def _interface_language():
+    """The clone language that matches the page's: someone using the Chinese site likely speaks Chinese."""
+    return Clone.Language.CHINESE if get_language().startswith("zh") else Clone.Language.ENGLISH
 
 
 class CloneForm(forms.ModelForm):
@@ -83,9 +92,18 @@ class CloneForm(forms.ModelForm):
         }
 
     def __init__(self, *args, owner, upload_too_large=False, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("language", _interface_language())
         super().__init__(*args, **kwargs)
         self.owner = owner
         self.upload_too_large = upload_too_large
+        # The limit is said up front, and the page's script checks it before sending anything. (Forms
+        # built on this one may take several samples in another field, or none: lab.forms.)
+        if "sample" in self.fields:
+            limit = filesizeformat(settings.SAMPLE_MAX_BYTES)
+            sample = self.fields["sample"]
+            sample.help_text = format_lazy("{} {}", sample.help_text, _("At most %(limit)s.") % {"limit": limit})
+            sample.widget.attrs["data-max-bytes"] = settings.SAMPLE_MAX_BYTES
+            sample.widget.attrs["data-too-large"] = upload_too_large_message()
 
     def full_clean(self):
         if self.is_bound and self.upload_too_large:
@@ -164,11 +182,24 @@ class GalleryFilterForm(forms.Form):
     tag = forms.CharField(
         label=_("Tag"), required=False, max_length=40, widget=forms.TextInput(attrs={"placeholder": _("Tag")})
     )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[("", _("Newest")), ("liked", _("Most liked")), ("used", _("Most used"))],
+    )
+
+    # Counters live in library.VoiceStats; a voice without a row has none, so it sorts last.
+    ORDERINGS = {
+        "": ["-created_at"],
+        "liked": [F("stats__likes").desc(nulls_last=True), "-created_at"],
+        "used": [F("stats__uses").desc(nulls_last=True), "-created_at"],
+    }
 
     def filter(self, clones):
         if not self.is_valid():
             return clones
         data = self.cleaned_data
+        clones = clones.order_by(*self.ORDERINGS[data["sort"]])
         if data["q"]:
             clones = clones.filter(name__icontains=data["q"])
         if data["language"]:
@@ -187,6 +218,7 @@ class SpeechForm(forms.ModelForm):
     """What to say, and how. The voice is the clone's, or a system voice picked from `voice`."""
 
     voice = forms.ChoiceField(label=_("Voice"), required=False)
+    field_order = ["voice", "text", "speed", "volume"]
 
     class Meta:
         model = Utterance
@@ -198,30 +230,40 @@ class SpeechForm(forms.ModelForm):
             "check_requested": _("Hear it back and check it"),
         }
         help_texts = {
-            "check_requested": _("Speech recognition compares what was said with your text (charged as seconds of "
-                                 "speech checked).")
-        }  # fmt: skip
+            "speed": _("From 0.5 (slow) to 2 (fast); 1 is normal."),
+            "volume": _("From 0.1 (quiet) to 10 (loud); 1 is normal."),
+            "check_requested": _(
+                "Speech recognition compares what was said with your text (charged as seconds of speech checked)."
+            ),
+        }
+        # Sliders, so the range is visible before anything is typed; the page shows the value beside them.
         widgets = {
             "text": forms.Textarea(attrs={"rows": 4, "maxlength": settings.SPEECH_MAX_TEXT_CHARS}),
-            "speed": forms.NumberInput(attrs={"min": 0.5, "max": 2, "step": 0.1}),
-            "volume": forms.NumberInput(attrs={"min": 0.1, "max": 10, "step": 0.1}),
+            "speed": forms.NumberInput(attrs={"type": "range", "min": 0.5, "max": 2, "step": 0.1}),
+            "volume": forms.NumberInput(attrs={"type": "range", "min": 0.1, "max": 10, "step": 0.1}),
         }
 
     def __init__(self, *args, owner, clone=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner, self.clone = owner, clone
+        limit = number_format(settings.SPEECH_MAX_TEXT_CHARS, force_grouping=True)
+        self.fields["text"].help_text = _("Up to %(limit)s characters.") % {"limit": limit}
         if clone is None:
             # A voice with several takes (lab.Take) speaks with its main take here; the others from their pages.
-            own = (
+            ready = (
                 Clone.objects.owned_by(owner)
-                .filter(status=Clone.Status.READY, deletion_requested_at=None, gone_at=None)
+                .filter(status=Clone.Status.READY, deletion_requested_at=None)
                 .exclude(take__is_main=False)
             )
+            own = list(ready.filter(gone_at=None))
             self.fields["voice"].required = True
+            # Their own voices first, and the newest preselected: that is what people come here to use.
             self.fields["voice"].choices = [
+                *([(_("My clones"), [(str(c.uuid), c.name) for c in own])] if own else []),
                 (_("System voices"), system_voices.choices()),
-                (_("My clones"), [(str(c.uuid), c.name) for c in own]),
             ]
+            if own and not self.initial.get("voice"):
+                self.initial["voice"] = str(own[0].uuid)
         else:
             del self.fields["voice"]
 

@@ -203,6 +203,8 @@ class Clone(models.Model):
     quality = models.JSONField(_("sample quality"), null=True, blank=True, editable=False)
     sample_peaks = models.JSONField(default=list, blank=True, editable=False)
     preview_peaks = models.JSONField(default=list, blank=True, editable=False)
+    # Known before anyone presses play, so the gallery can say how long a preview is.
+    preview_duration = models.FloatField(_("preview duration (s)"), null=True, blank=True, editable=False)
     transcript = models.TextField(_("transcript of the sample"), blank=True)
     preview_text = models.TextField(_("preview text"))
 
@@ -594,6 +596,15 @@ class Utterance(models.Model):
 
     def get_audio_url(self):
         return reverse("clones:utterance_audio", args=[self.uuid])
+
+    @property
+    def download_name(self):
+        """A file name people can find again: the voice, the first words, the time ("Ada - Hello there.wav")."""
+        words = " ".join(self.text.split()[:8])[:40]
+        stamp = timezone.localtime(self.created_at).strftime("%Y-%m-%d %H.%M")
+        name = f"{self.voice_label} - {words} ({stamp})"
+        # Nothing a file system or a browser would trip over: no separators, quotes or control characters.
+        return "".join(" " if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in name).strip() + ".wav"
 
     def claim(self):
         """Take the lease; False if another worker holds it or it is finished. An utterance left

@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.models import meter_current_call
 from checks.models import spoken_form
 from clones import bigmodel, watermark
-from clones.audio import AudioError, decode_mono, peaks, sniff_format
+from clones.audio import SPEECH_RATE, AudioError, decode_mono, peaks, sniff_format
 from clones.models import Clone
 from clones.provider_slots import RECOGNITION, provider_slot
 from clones.speech_join import join_parts
@@ -142,18 +142,20 @@ def fetch_preview(clone, client):
     if audio_format is None:
         raise bigmodel.BadResponse("The preview the provider sent is not WAV or MP3 audio")
     clone.preview_audio.save(f"{clone.uuid}.{audio_format}", ContentFile(data), save=False)
-    clone.preview_peaks = _peaks_of(data)
+    clone.preview_peaks, clone.preview_duration = _peaks_and_duration_of(data)
     clone.preview_route = route
-    clone.save_step("preview_audio", "preview_peaks", "preview_route")
+    clone.save_step("preview_audio", "preview_peaks", "preview_duration", "preview_route")
 
 
-def _peaks_of(data):
-    """The preview's waveform; a preview we cannot decode still plays in a browser, just without one."""
+def _peaks_and_duration_of(data):
+    """The preview's waveform and length (known before anyone presses play); a preview we cannot decode
+    still plays in a browser, just without them."""
     try:
-        return peaks(decode_mono(data))
+        samples = decode_mono(data, SPEECH_RATE)
     except AudioError:
         logger.warning("preview audio could not be decoded for its waveform")
-        return []
+        return [], None
+    return peaks(samples), round(len(samples) / SPEECH_RATE, 2)
 
 
 def delete_at_provider(clone, client):

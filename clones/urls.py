@@ -5,7 +5,7 @@ from clones import views
 app_name = "clones"
 
 urlpatterns = [
-    path("", views.gallery, name="gallery"),
+    path("gallery/", views.gallery, name="gallery"),
     path("clones/new/", views.create, name="create"),
     path("clones/mine/", views.mine, name="mine"),
     path("clones/<uuid:uuid>/", views.detail, name="detail"),

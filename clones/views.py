@@ -2,14 +2,16 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import QuotaExceeded
+from accounts.models import QuotaExceeded, usage_summary
 from clones import streaming, tasks
 from clones.audio import PROVIDER_FORMATS, clock
 from clones.audio_responses import audio_response
@@ -19,8 +21,10 @@ from clones.keyset import KeysetPage
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
 from clones.submissions import submit_clone, submit_retry, submit_speech
+from library.models import Mark, with_library
 
 GALLERY_PAGE_SIZE = 24
+SORTED_GALLERY_PAGES = 10
 
 
 def _shared_clone(request, token):
@@ -33,13 +37,27 @@ def _shared_clone(request, token):
 @cache_for_anonymous("GALLERY_CACHE_SECONDS")
 def gallery(request):
     filters = GalleryFilterForm(request.GET)
-    clones = filters.filter(Clone.objects.gallery()).select_related("owner").prefetch_related("tags")
-    # Keyset pages (clones.keyset): as fast at the millionth clone as at the first.
-    page = KeysetPage(clones, GALLERY_PAGE_SIZE, after=request.GET.get("after"), before=request.GET.get("before"))
+    clones = with_library(filters.filter(Clone.objects.gallery())).select_related("owner").prefetch_related("tags")
     query = request.GET.copy()
     for cursor in ("after", "before", "page"):
         query.pop(cursor, None)
-    return render(request, "clones/gallery.html", {"page": page, "filters": filters, "query": query.urlencode()})
+    keyset = not (filters.is_valid() and filters.cleaned_data["sort"])
+    if keyset:
+        # Keyset pages (clones.keyset): as fast at the millionth clone as at the first.
+        page = KeysetPage(clones, GALLERY_PAGE_SIZE, after=request.GET.get("after"), before=request.GET.get("before"))
+    else:
+        # Most liked / most used cannot follow a created_at cursor: numbered pages over the first
+        # SORTED_GALLERY_PAGES pages only, so neither the count nor the offset grows with the gallery.
+        page = Paginator(clones[: SORTED_GALLERY_PAGES * GALLERY_PAGE_SIZE], GALLERY_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+    # One query for the whole page: which of these voices this person liked or saved.
+    page.object_list = Mark.annotate(request.user, list(page.object_list))
+    return render(
+        request,
+        "clones/gallery.html",
+        {"page": page, "filters": filters, "query": query.urlencode(), "keyset": keyset},
+    )
 
 
 @login_required
@@ -52,7 +70,7 @@ def create(request):
             clone = submit_clone(form)
         except QuotaExceeded as exc:
             form.add_error(None, str(exc))
-            return render(request, "clones/create.html", {"form": form}, status=429)
+            return create_page(request, form, status=429)
         if clone.quality and clone.quality["trimmed"]:
             messages.info(
                 request,
@@ -60,7 +78,13 @@ def create(request):
                 % {"kept": clone.quality["kept_duration"], "start": clock(clone.quality["kept_start"])},
             )
         return redirect(clone)
-    return render(request, "clones/create.html", {"form": form})
+    return create_page(request, form)
+
+
+def create_page(request, form, status=200):
+    """The clone form, with what the person has left of their limits."""
+    context = {"form": form, "usage": usage_summary(request.user)}
+    return render(request, "clones/create.html", context, status=status)
 
 
 @login_required
@@ -223,7 +247,8 @@ def speak(request):
     if request.method == "POST" and form.is_valid() and _enqueue_speech(request, form):
         return redirect("clones:speak")
     utterances = Utterance.objects.filter(owner=request.user).select_related("clone")[:30]
-    return render(request, "clones/speak.html", {"form": form, "utterances": utterances})
+    context = {"form": form, "utterances": utterances, "usage": usage_summary(request.user)}
+    return render(request, "clones/speak.html", context)
 
 
 @login_required
@@ -287,7 +312,7 @@ def utterance_audio(request, uuid):
         raise Http404
     response = audio_response(request, utterance.audio, "audio/wav", public=False)
     if request.GET.get("download"):
-        response["Content-Disposition"] = f'attachment; filename="voiceclone-{utterance.uuid}.wav"'
+        response["Content-Disposition"] = content_disposition_header(True, utterance.download_name)
     return response
 
 

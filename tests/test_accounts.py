@@ -32,7 +32,7 @@ def test_sign_up_can_be_switched_off(client, settings):
 
 def test_log_in_and_out(client, user):
     response = client.post(reverse("login"), {"username": "ada", "password": "correct horse battery"})
-    assert response.status_code == 302 and response["Location"] == reverse("clones:mine")
+    assert response.status_code == 302 and response["Location"] == reverse("home")
     assert "Log out" in client.get(reverse("clones:mine")).text
     client.post(reverse("logout"))
     assert client.get(reverse("clones:mine")).status_code == 302
@@ -50,4 +50,4 @@ def test_password_reset_by_email(client, user):
     form_url = client.get(link)["Location"]  # Django swaps the token for a session-held one
     client.post(form_url, {"new_password1": "another long phrase", "new_password2": "another long phrase"})
     response = client.post(reverse("login"), {"username": "ada", "password": "another long phrase"})
-    assert response.status_code == 302 and response["Location"] == reverse("clones:mine")
+    assert response.status_code == 302 and response["Location"] == reverse("home")

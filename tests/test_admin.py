@@ -78,3 +78,18 @@ def test_visibility_actions(admin_client, make_clone, django_capture_on_commit_c
     run_action(admin_client, "make_public", [clone], django_capture_on_commit_callbacks)
     clone.refresh_from_db()
     assert clone.visibility == Clone.Visibility.PUBLIC
+
+
+def test_admin_says_whose_it_is_and_shows_the_quality_report_as_a_table(admin_client, clone):
+    clone.quality = {"verdict": "good", "format": "wav", "duration": 8.0, "sample_rate": 24000, "channels": 1,
+                     "kept_duration": 8.0, "kept_start": 0, "trimmed": False, "speech_duration": 7.2,
+                     "loudness_lufs": -20.0, "peak_dbfs": -3.0, "clipping_percent": 0, "noise_floor_dbfs": -60.0,
+                     "snr_db": 40.0, "advice": []}  # fmt: skip
+    clone.save()
+    index = admin_client.get("/admin/").text
+    assert "Voiceclone administration" in index and "Django administration" not in index
+    assert 'rel="icon" href="/static/clones/favicon.svg"' in index
+    page = admin_client.get(f"/admin/clones/clone/{clone.pk}/change/").text
+    assert '<table class="quality-table">' in page and "&quot;verdict&quot;" not in page
+    # The stored files are the pipeline's: staff see them, and cannot swap them for others.
+    assert 'name="sample"' not in page and 'name="preview_audio"' not in page

@@ -13,7 +13,7 @@ def log_in(page, live_server, user):
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/clones/mine/")
+    page.wait_for_url(f"{live_server.url}/")
 
 
 def create_clone(page, live_server, tmp_path, name):

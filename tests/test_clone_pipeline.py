@@ -46,6 +46,8 @@ def test_process_runs_every_step_and_stores_the_preview(clone, client, sandbox):
     assert clone.preview_audio.name == f"previews/{clone.uuid}.wav"
     # The preview's waveform is drawn from peaks computed as it is fetched.
     assert len(clone.preview_peaks) == 120 and 0.05 < max(clone.preview_peaks) <= 1
+    # And its length, so the gallery can show it before anyone presses play.
+    assert clone.preview_duration == pytest.approx(wav_duration(preview), abs=0.05)
     assert [v["voice"] for v in sandbox.voices()] == [clone.voice_id]
 
 

@@ -29,15 +29,15 @@ def test_every_message_is_translated_into_chinese():
 @pytest.mark.parametrize("accept", ["zh-CN,zh;q=0.9", "zh", "zh-Hans", "zh-SG", "zh-hans-CN"])
 def test_chinese_browsers_get_simplified_chinese(client, accept):
     page = client.get(reverse("clones:gallery"), headers={"accept-language": accept})
-    assert '<html lang="zh-hans">' in page.text and "音色广场" in page.text
-    assert "Voice gallery" not in page.text
+    assert '<html lang="zh-hans">' in page.text and "音色库" in page.text
+    assert "Voice library" not in page.text
 
 
 @pytest.mark.django_db
 def test_other_browsers_get_english(client):
     for accept in ["en-US", "fr-FR,fr", ""]:
         page = client.get(reverse("clones:gallery"), headers={"accept-language": accept})
-        assert '<html lang="en">' in page.text and "Voice gallery" in page.text
+        assert '<html lang="en">' in page.text and "Voice library" in page.text
 
 
 @pytest.mark.django_db
@@ -51,11 +51,11 @@ def test_language_switcher_remembers_the_choice(client):
     cookie = answer.cookies["django_language"]
     assert cookie.value == "zh-hans" and int(cookie["max-age"]) >= 365 * 24 * 3600
     # The choice beats what the browser asks for, on every page.
-    assert "音色广场" in client.get(gallery, headers=ENGLISH).text
+    assert "音色库" in client.get(gallery, headers=ENGLISH).text
     assert "登录" in client.get(reverse("login"), headers=ENGLISH).text
 
     client.post(reverse("set_language"), {"language": "en", "next": gallery}, headers=CHINESE)
-    assert "Voice gallery" in client.get(gallery, headers=CHINESE).text
+    assert "Voice library" in client.get(gallery, headers=CHINESE).text
 
 
 @pytest.mark.django_db
@@ -150,9 +150,9 @@ def test_clone_page_in_a_chinese_browser_and_switching_to_english(browser, live_
         assert page.get_by_role("heading", name="Speak with this voice").is_visible()
 
         # The choice sticks while navigating, though the browser still asks for Chinese.
-        page.get_by_role("link", name="Gallery").click()
-        page.wait_for_url(f"{live_server.url}/")
-        assert page.get_by_role("heading", name="Voice gallery").is_visible()
+        page.get_by_role("link", name="Library").click()
+        page.wait_for_url(f"{live_server.url}/gallery/")
+        assert page.get_by_role("heading", name="Voice library").is_visible()
         page.goto(f"{live_server.url}{reverse('clones:mine')}")
         assert page.get_by_role("heading", name="My clones").is_visible()
         assert page.locator("html").get_attribute("lang") == "en"

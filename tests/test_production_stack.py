@@ -61,8 +61,8 @@ def gunicorn_url(tmp_path):
 def test_gunicorn_serves_health_pages_static_files_and_audio(gunicorn_url, make_clone):
     health = requests.get(gunicorn_url + "/health/", timeout=5)
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    gallery = requests.get(gunicorn_url + "/", headers={"host": "localhost"}, timeout=5)
-    assert gallery.status_code == 200 and "Voice gallery" in gallery.text
+    gallery = requests.get(gunicorn_url + "/gallery/", headers={"host": "localhost"}, timeout=5)
+    assert gallery.status_code == 200 and "Voice library" in gallery.text
     css = requests.get(gunicorn_url + "/static/clones/site.css", timeout=5)
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 

@@ -26,7 +26,7 @@ def test_clone_quota_refuses_with_a_clear_message_and_nothing_stored(client, use
         assert client.post(reverse("clones:create"), clone_form()).status_code == 302
     refused = client.post(reverse("clones:create"), clone_form())
     assert refused.status_code == 429
-    assert "You have used your 2 clones for the last 24 hours. Please try again later." in refused.text
+    assert "You have used your 2 clones for the last 24 hours. It will be allowed again at " in refused.text
     assert Clone.objects.count() == 2
 
 
@@ -60,6 +60,7 @@ def test_speech_characters_quota(client, user, settings, make_clone):
     assert client.post(url, {"text": "x" * 20, "speed": 1, "volume": 1}).status_code == 302
     refused = client.post(url, {"text": "y" * 20, "speed": 1, "volume": 1})
     assert "This would pass your limit of 30 characters of speech in 24 hours (20 used)." in refused.text
+    assert "It will be allowed again at " in refused.text
     assert Utterance.objects.count() == 1
 
 

@@ -14,6 +14,13 @@ from transcripts.models import Transcription
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def real_provider(settings):
+    """As with a real account: the sandbox server stands in for the provider, but the site is not in
+    sandbox mode (which has no speech recognition: see the last test)."""
+    settings.BIGMODEL_SANDBOX = False
+
+
 def transcribe(client, data):
     return client.post(reverse("transcripts:start"), {"sample": SimpleUploadedFile("s.wav", data)})
 
@@ -113,3 +120,17 @@ def test_the_page_waits_for_the_task_and_fills_in_the_transcript(
         page.click("#transcribe")
         expect(page.locator("[name=transcript]")).not_to_have_value("", timeout=60_000)
     assert len(sandbox.calls("audio.transcriptions")) == 1
+
+
+def test_sandbox_mode_fills_in_no_transcript(client, user, sandbox, settings):
+    """The sandbox answers every sample with the same Chinese sentence: that is not what an English
+    sample says, so in sandbox mode nothing is filled in and the page says so."""
+    settings.BIGMODEL_SANDBOX = True
+    client.force_login(user)
+    response = transcribe(client, wav_bytes(4))
+    assert response.status_code == 409 and "text" not in response.json()
+    assert "no speech recognition in sandbox mode" in response.json()["error"]
+    assert sandbox.calls("audio.transcriptions") == []
+    assert not Transcription.objects.exists() and not Usage.objects.exists()
+    page = client.get(reverse("clones:create")).text
+    assert 'id="transcribe"' not in page and "no speech recognition to fill in the transcript" in page

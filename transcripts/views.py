@@ -23,6 +23,12 @@ def _error(message, status):
 @require_POST
 def start(request):
     """Queue the recognition of the posted sample; the page then polls the answer's `status_url`."""
+    if settings.BIGMODEL_SANDBOX:
+        # The sandbox cannot hear: it answers with a canned sentence whatever the sample says, and that
+        # must not be saved with the clone as if it were what the sample says.
+        return _error(
+            _("There is no speech recognition in sandbox mode: type the transcript yourself, or leave it empty."), 409
+        )
     sample = request.FILES.get("sample")  # parses the body, where the upload handler marks an oversized file
     if getattr(request, "upload_too_large", False):
         return _error(upload_too_large_message(), 400)

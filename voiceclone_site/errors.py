@@ -12,6 +12,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from api.errors import error_response
+from clones.uploads import upload_too_large_answer
 
 
 def _is_api(request):
@@ -48,6 +49,8 @@ def permission_denied(request, exception=None):
 
 
 def csrf_failure(request, reason=""):
+    if getattr(request, "upload_too_large", False):
+        return upload_too_large_answer(request)
     message = _(
         "This form had expired or came from another site, so it was not sent. Please reload the page and try again."
     )

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "studio",
     "checks",
     "accounts",
+    "library",
+    "home",
     "webhooks",
     "metrics",
     "privacy",
@@ -140,6 +142,8 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
 SECURE_REFERRER_POLICY = "same-origin"
 
 ROOT_URLCONF = "voiceclone_site.urls"
+# In the site's style; an upload over the size limit is not read, so its form's CSRF token never
+# arrives: that one is answered with why (clones.uploads.upload_too_large_answer).
 CSRF_FAILURE_VIEW = "voiceclone_site.errors.csrf_failure"
 WSGI_APPLICATION = "voiceclone_site.wsgi.application"
 
@@ -210,8 +214,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "clones:mine"
-LOGOUT_REDIRECT_URL = "clones:gallery"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 # Console by default (password reset mails appear in the web process's output); SMTP by EMAIL_URL.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

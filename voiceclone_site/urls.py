@@ -1,8 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from metrics.views import metrics
 from voiceclone_site.health import health
+
+# The admin says whose it is (its page template, templates/admin/base_site.html, adds our icon).
+admin.site.site_header = _("Voiceclone administration")
+admin.site.site_title = _("Voiceclone admin")
+admin.site.index_title = _("Voices, people and usage")
 
 urlpatterns = [
     path("health/", health, name="health"),
@@ -18,6 +24,8 @@ urlpatterns = [
     path("transcripts/", include("transcripts.urls")),
     path("studio/", include("studio.urls")),
     path("dictionary/", include("checks.urls")),
+    path("library/", include("library.urls")),
+    path("", include("home.urls")),
     path("", include("clones.urls")),
 ]
 

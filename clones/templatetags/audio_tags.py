@@ -32,6 +32,15 @@ def waveform_bars(peaks):
     return bars
 
 
+@register.filter
+def waveform_path(peaks):
+    """The same bars as one SVG path ("d"), for pages that draw many waveforms: a gallery page of
+    cards renders one attribute per card instead of a template loop over every bar."""
+    return " ".join(
+        f"M{bar['x']} {bar['y']}h{bar['width']}v{bar['height']}h-{bar['width']}z" for bar in waveform_bars(peaks)
+    )
+
+
 @register.filter(name="clock")
 def clock_filter(seconds):
     return clock(seconds or 0)

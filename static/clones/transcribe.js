@@ -37,10 +37,10 @@
     if (!file) { status.textContent = button.dataset.needFile; return; }
     var data = new FormData();
     data.append("sample", file);
-    data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+    var token = form.querySelector("[name=csrfmiddlewaretoken]").value;
     button.disabled = true;
     status.textContent = "…";
-    fetch(form.dataset.transcribeUrl, { method: "POST", body: data })
+    fetch(form.dataset.transcribeUrl, { method: "POST", body: data, headers: { "X-CSRFToken": token } })
       .then(json)
       .then(function (answer) {
         if (answer.status_url) poll(answer.status_url);
