@@ -176,7 +176,7 @@ class Allowance:
 
 
 def usage_summary(user, now=None):
-    """What `user` has spent of each kind: {"clone": Allowance, "speech_chars": Allowance}. Two queries."""
+    """What `user` has spent of each Usage.Kind, as {kind: Allowance} (the pages show clones and speech)."""
     now = now or timezone.now()
     day_ago = now - timedelta(days=1)
     month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -202,3 +202,17 @@ def test_the_owner_picks_showcase_clips_on_the_clone_page(client, user, make_clo
     page = client.get(clone.get_absolute_url()).text
     assert f'action="{reverse("library:showcase", args=[clone.uuid])}"' in page
     assert f'value="{clip.pk}"' in page and "Pick me for the showcase." in page
+
+
+def test_most_liked_pages_by_number_in_the_sorts_order_and_newest_by_cursor(client, make_clone):
+    """A created_at cursor cannot follow likes: the liked sort keeps its order across numbered pages."""
+    clones = [make_clone(name=f"Voice {n:03}", visibility="public") for n in range(30)]
+    # The oldest are the most liked, so the liked order is the reverse of newest first.
+    VoiceStats.objects.bulk_create(VoiceStats(clone=clone, likes=100 - n) for n, clone in enumerate(clones))
+    first = client.get(reverse("clones:gallery"), {"sort": "liked"}).text
+    assert first.index("Voice 000") < first.index("Voice 023") and "Voice 024" not in first
+    assert "page=2" in first and "after=" not in first and "Page 1 of 2" in first
+    second = client.get(reverse("clones:gallery"), {"sort": "liked", "page": 2}).text
+    assert "Voice 024" in second and "Voice 029" in second and "Voice 000" not in second
+    newest = client.get(reverse("clones:gallery")).text
+    assert "after=" in newest and "page=2" not in newest and "Voice 029" in newest

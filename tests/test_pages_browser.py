@@ -9,10 +9,13 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import ApiToken
+from checks.models import PronunciationRule
 from clones.models import Clone, Tag, Utterance
 from library.models import Showcase, VoiceStats
+from studio.models import Line, Project
 from tests.conftest import csp_checked_page, wait_until
 from tests.samples import wav_bytes
+from webhooks.models import Endpoint
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -37,7 +40,11 @@ def site(make_clone, user, other_user):
     VoiceStats.objects.filter(clone=mine).update(likes=12, plays=345)
     theirs = make_clone(owner=other_user, name="Bob's voice", visibility="public")
     ApiToken.issue(user, LONG_WORD[:100])
-    return {"mine": mine, "theirs": theirs, "utterance": utterance}
+    project = Project.objects.create(owner=user, title=LONG_WORD[:100])
+    Line.objects.create(project=project, position=0, speaker=LONG_WORD[:60], text=f"Read this: {LONG_URL}")
+    PronunciationRule.objects.create(owner=user, phrase=LONG_WORD[:100], replacement=LONG_URL[:200])
+    Endpoint.objects.create(owner=user, url=LONG_URL)
+    return {"mine": mine, "theirs": theirs, "utterance": utterance, "project": project}
 
 
 def pages(site, logged_in):
@@ -57,6 +64,13 @@ def pages(site, logged_in):
         reverse("clones:delete", args=[mine.uuid]),
         reverse("lab:new"),
         reverse("lab:listen", args=[mine.uuid]),
+        reverse("studio:projects"),
+        reverse("studio:create"),
+        reverse("studio:history"),
+        site["project"].get_absolute_url(),
+        reverse("checks:dictionary"),
+        reverse("webhooks:endpoints"),
+        reverse("privacy:index"),
     ]
 
 
@@ -92,8 +106,10 @@ def test_every_page_fits_a_phone_and_axe_finds_nothing_serious(
         if logged_in:
             sign_in(page.context, live_server, user)
         for path in pages(site, logged_in):
-            page.goto(live_server.url + path)
+            response = page.goto(live_server.url + path)
             page.wait_for_load_state("load")
+            if response.status != (404 if path == "/no-such-page/" else 200):
+                problems.append(f"{path}: answered {response.status}")
             if overflow(page) > 0:
                 problems.append(f"{path}: {overflow(page)} px too wide at 390 px")
             problems += [f"{path}: {v}" for v in serious_violations(page)]
