@@ -65,7 +65,7 @@ def test_a_refusal_before_the_stream_is_shown_on_the_form_in_the_page_language(
         page.locator("#id_username").fill(user.username)
         page.locator("#id_password").fill("correct horse battery")
         page.locator("form button[type=submit]").click()
-        page.wait_for_url("**/clones/mine/")
+        page.wait_for_url(f"{live_server.url}/")  # signed in, on the dashboard
         page.goto(f"{live_server.url}/speak/")
         page.locator("#id_text").fill("你好，世界。")
         page.locator("#id_voice").select_option("jam")
