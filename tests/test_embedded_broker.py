@@ -19,7 +19,7 @@ def test_a_message_is_invisible_to_consumers_until_it_is_whole(tmp_path, monkeyp
         real_replace(source, target)
 
     monkeypatch.setattr(broker.os, "replace", replace)
-    options = {"data_folder_in": folder, "data_folder_out": folder}
+    options = {"data_folder_in": folder, "data_folder_out": folder, "control_folder": folder}
     with Connection("filesystem://", transport="voiceclone_site.broker:Transport", transport_options=options) as conn:
         queue = conn.SimpleQueue("jobs")
         queue.put({"task": "one"})
