@@ -53,6 +53,10 @@ def test_clone_a_voice_and_follow_its_progress(page, live_server, sandbox, celer
     page.locator("#preview-audio").wait_for(state="visible")
     assert page.locator("svg.waveform.preview rect").count() > 50  # the preview's waveform, drawn at once
     assert wait_for_playable_audio(page) > 0.5
+    # A preview came, so nothing offers to fetch it again (a form inside a <p> used to escape its hiding).
+    assert not page.get_by_role("button", name="Try again").is_visible()
+    page.reload()
+    assert not page.get_by_role("button", name="Try again").is_visible()
 
 
 def test_share_an_unlisted_clone_by_link(page, browser, live_server, sandbox, celery_worker, user, tmp_path):
