@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 from prometheus_client.core import GaugeMetricFamily
 
 logger = logging.getLogger(__name__)
@@ -40,12 +41,22 @@ class LiveCollector:
             )
 
 
-def _queue_depth(queue="celery"):
+def _queue_depth():
+    """Messages waiting in every queue the workers consume (speech and clones, and the checks)."""
     from voiceclone_site.celery import app
 
+    names = [queue.name for queue in app.conf.task_queues or ()] or [app.conf.task_default_queue]
     try:
         with app.connection_for_read() as connection:
-            return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+            return sum(_depth(connection.default_channel, name) for name in names)
     except Exception:  # a scrape must not fail because the broker is down; the gauge is left out instead
         logger.warning("metrics: the broker's queue depth could not be read", exc_info=True)
         return None
+
+
+def _depth(channel, name):
+    try:
+        return channel.queue_declare(queue=name, passive=True).message_count
+    except ChannelError:
+        # Redis has no queue until a message is in it: a queue it does not know is an empty one.
+        return 0

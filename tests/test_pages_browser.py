@@ -183,8 +183,8 @@ def test_keyboard_alone_clones_speaks_and_shares(page, live_server, sandbox, cel
     assert page.locator("#id_text-count").inner_text() == "24 of 10,000 characters"
     focus_by_tab(page, "#speech button[type=submit]")
     page.keyboard.press("Enter")
-    page.wait_for_url("**#speech")
-    wait_until(lambda: Utterance.objects.filter(clone=clone, text="Hello from the keyboard.").exists())
+    # The page plays it while it is made (streamed, no page load) and lists the stored take at the end.
+    wait_until(lambda: Utterance.objects.filter(clone=clone, text="Hello from the keyboard.", status="ready").exists())
 
     # Share: make it unlisted, save, and copy the link.
     focus_by_tab(page, "#id_visibility")

@@ -4,7 +4,8 @@ Kombu's own `_put` creates a message's file under its final name and then writes
 polling the folder (another worker thread, or another process) can move and read the file in between,
 find it empty, and the worker then stops on "Unrecoverable error: JSONDecodeError". Here a message is
 written under a name no consumer looks at and renamed into place, which is atomic within one folder:
-a consumer only ever sees whole messages. Selected in settings when CELERY_BROKER_URL is filesystem://.
+a consumer only ever sees whole messages. It is what a filesystem:// broker URL means in this project:
+voiceclone_site/celery.py points kombu's alias at it, so any other URL (redis://) keeps its own transport.
 """
 
 import os

@@ -5,8 +5,12 @@ from logging.config import dictConfig
 from celery import Celery
 from celery.signals import setup_logging
 from django.conf import settings
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceclone_site.settings")
+
+# filesystem:// (the embedded broker) means kombu's filesystem transport with whole-message writes.
+TRANSPORT_ALIASES["filesystem"] = "voiceclone_site.broker:Transport"
 
 app = Celery("voiceclone")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -284,8 +284,6 @@ GALLERY_CACHE_SECONDS = env.int("GALLERY_CACHE_SECONDS", default=10)
 # Celery. The default broker is kombu's filesystem transport: a folder, no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # Kombu's filesystem transport, with messages that are never seen half-written (voiceclone_site/broker.py).
-    CELERY_BROKER_TRANSPORT = "voiceclone_site.broker:Transport"
     _queue_dir = DATA_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)

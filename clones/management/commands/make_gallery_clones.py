@@ -117,7 +117,7 @@ class Command(BaseCommand):
                         transcript, preview_text, sample_file_id, voice_id, preview_file_id, preview_audio, status,
                         error_kind, error_code, error_message, request_id, attempts, created_at, updated_at,
                         finished_at, language, owner_id, share_token, visibility, allow_public_speech, original,
-                        preview_peaks, sample_peaks)
+                        preview_peaks, sample_peaks, preview_route, failure_message, preview_duration)
                     SELECT md5(n::text || 'uuid')::uuid,
                         CASE WHEN n %% 3 = 0 THEN (%(chinese)s::text[])[1 + (n * 7) %% 8] || n
                              ELSE (%(english)s::text[])[1 + (n * 13) %% 10] || ' '
@@ -126,7 +126,8 @@ class Command(BaseCommand):
                         %(preview)s, 'ready', '', '', '', '', 0,
                         %(start)s + n * interval '1 second', now(), %(start)s + n * interval '1 second',
                         CASE WHEN n %% 3 = 0 THEN 'zh' ELSE 'en' END, %(owner)s,
-                        md5(n::text || 'share') || md5(n::text || 'token'), 'public', false, '', '[]', '[]'
+                        md5(n::text || 'share') || md5(n::text || 'token'), 'public', false, '', '[]', '[]',
+                        'download_url', '', 2.0
                     FROM generate_series(%(low)s, %(high)s) AS n
                     """,
                     {"chinese": CHINESE, "english": ENGLISH, "roles": ROLES, "preview": PREVIEW, "start": start,
