@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import stack, wrk  # noqa: E402
-from bench.gallery_million import cursor_at  # noqa: E402
+from bench.gallery_million import cursor_at, session_cookie  # noqa: E402
 
 TAGS = ["calm", "narrator", "warm", "deep", "bright", "story", "news", "kids", "radio", "podcast"]
 GALLERY = "/gallery/"
@@ -165,19 +165,29 @@ def main():
     vacuum()
     deep = args.deep_page or last // 2
 
-    # Two servers, the same but for the gallery cache: GALLERY_CACHE_SECONDS at its default, and 0.
+    # Three servers, the same but for the caches: GALLERY_CACHE_SECONDS at its default, and 0; and
+    # neither the page nor the card cache (CARD_CACHE_SECONDS=0).
     # Worker recycling off (GUNICORN_MAX_REQUESTS=0): at these rates a recycle every 2,000 requests
     # would restart a process every few seconds and add the same cost to every variant.
     env = {**env, "GUNICORN_MAX_REQUESTS": "0"}
     cached = f"http://127.0.0.1:{args.web_port}"
     fresh = f"http://127.0.0.1:{args.web_port + 1}"
+    bare = f"http://127.0.0.1:{args.web_port + 2}"
+    # Signed in, nobody gets a cached page: every request renders one (its cards from the card cache).
+    signed_in = {"Cookie": session_cookie()}
     variants = {
-        "trivial view": cached + "/bench/trivial/",
-        "gallery page 1": cached + GALLERY,
-        "trivial view, 2nd server": fresh + "/bench/trivial/",
-        "gallery page 1, no cache": fresh + GALLERY,
-        "gallery most liked, no cache": fresh + GALLERY + "?sort=liked",
-        f"gallery page {deep}, no cache": fresh + page_url(deep),
+        "trivial view": (cached + "/bench/trivial/", None),
+        "gallery page 1": (cached + GALLERY, None),
+        "gallery page 1, signed in": (cached + GALLERY, signed_in),
+        f"gallery page {deep}, signed in": (cached + page_url(deep), signed_in),
+        "trivial view, 2nd server": (fresh + "/bench/trivial/", None),
+        "gallery page 1, no cache": (fresh + GALLERY, None),
+        "gallery most liked, no cache": (fresh + GALLERY + "?sort=liked", None),
+        f"gallery page {deep}, no cache": (fresh + page_url(deep), None),
+        # What the card cache saves: a third server renders every card every time, as before it.
+        "trivial view, 3rd server": (bare + "/bench/trivial/", None),
+        "gallery page 1, no card cache": (bare + GALLERY, None),
+        "gallery page 1, signed in, no card cache": (bare + GALLERY, signed_in),
     }
     results = {name: [] for name in variants}
     servers = [stack.start_gunicorn(args, env, data_dir)]
@@ -187,11 +197,18 @@ def main():
                 argparse.Namespace(web_port=args.web_port + 1), {**env, "GALLERY_CACHE_SECONDS": "0"}, data_dir
             )
         )
-        for url in variants.values():  # warm up every process and template
-            wrk.run(url, connections=args.connections, seconds=2)
+        servers.append(
+            stack.start_gunicorn(
+                argparse.Namespace(web_port=args.web_port + 2),
+                {**env, "GALLERY_CACHE_SECONDS": "0", "CARD_CACHE_SECONDS": "0"},
+                data_dir,
+            )
+        )
+        for url, headers in variants.values():  # warm up every process and template
+            wrk.run(url, connections=args.connections, seconds=2, headers=headers)
         for _ in range(args.rounds):
-            for name, url in variants.items():
-                result = wrk.run(url, connections=args.connections, seconds=args.seconds)
+            for name, (url, headers) in variants.items():
+                result = wrk.run(url, connections=args.connections, seconds=args.seconds, headers=headers)
                 assert not result["failed"], result
                 results[name].append(result)
     finally:
@@ -202,11 +219,11 @@ def main():
           f"wrk, {args.connections} connections, {args.rounds} x {args.seconds} s per variant, in turn")  # fmt: skip
     for name, runs in results.items():
         # Each gallery variant against the trivial view of its own server.
-        own = (
-            "trivial view, 2nd server"
-            if name.startswith("gallery") and "no cache" in name or "2nd" in name
-            else "trivial view"
-        )
+        own = "trivial view"
+        if "no card cache" in name or "3rd" in name:
+            own = "trivial view, 3rd server"
+        elif name.startswith("gallery") and "no cache" in name or "2nd" in name:
+            own = "trivial view, 2nd server"
         trivial = stack.median([r["rps"] for r in results[own]])
         rps = stack.median([r["rps"] for r in runs])
         p99 = stack.median([r["p99"] for r in runs])

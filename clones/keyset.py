@@ -13,6 +13,7 @@ import json
 import math
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db.models import Q
 
 # Ten pages: enough to say "Page 2 of 7" for most searches, and a count that reads at most 241 rows.
@@ -38,7 +39,7 @@ def _decode(cursor):
 class KeysetPage:
     """One page of rows newest first, with the links to its neighbours; its attributes follow Django's Page."""
 
-    def __init__(self, queryset, per_page, *, after=None, before=None):
+    def __init__(self, queryset, per_page, *, after=None, before=None, count_cache=None):
         self.per_page = per_page
         newest_first = queryset.order_by("-created_at", "-pk")
         after, before = after and _decode(after), before and _decode(before)
@@ -68,12 +69,22 @@ class KeysetPage:
             self._has_next = len(rows) > per_page
             self.object_list = rows[:per_page]
             self._has_previous = after is not None
-        self.count = self._bounded_count(queryset)
+        self.count = self._bounded_count(queryset, count_cache)
 
-    def _bounded_count(self, queryset):
+    def _bounded_count(self, queryset, count_cache):
+        """The number of rows up to COUNT_LIMIT, else None. `count_cache` (key, seconds) keeps it that
+        long: every page of one search shares the count, and "of 7" a few seconds old misleads nobody."""
+        if count_cache and count_cache[1]:
+            found = cache.get(count_cache[0], "missing")
+            if found != "missing":
+                return found
         # Counted even when the page shows everything, so every page costs the same number of queries.
-        count = queryset.order_by()[: COUNT_LIMIT + 1].count()
-        return None if count > COUNT_LIMIT else count
+        # Only the ids: the page's own columns and annotations (a viewer's likes) would be computed for nothing.
+        count = queryset.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+        count = None if count > COUNT_LIMIT else count
+        if count_cache and count_cache[1]:
+            cache.set(count_cache[0], count, count_cache[1])
+        return count
 
     @property
     def num_pages(self):

@@ -1,5 +1,7 @@
 import functools
+import hashlib
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -21,7 +23,7 @@ from clones.keyset import KeysetPage
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
 from clones.submissions import submit_clone, submit_retry, submit_speech
-from library.models import Mark, with_library
+from library.models import card_list, for_cards
 
 GALLERY_PAGE_SIZE = 24
 SORTED_GALLERY_PAGES = 10
@@ -37,22 +39,29 @@ def _shared_clone(request, token):
 @cache_for_anonymous("GALLERY_CACHE_SECONDS")
 def gallery(request):
     filters = GalleryFilterForm(request.GET)
-    clones = with_library(filters.filter(Clone.objects.gallery())).select_related("owner").prefetch_related("tags")
+    clones = for_cards(filters.filter(Clone.objects.gallery()), request.user)
     query = request.GET.copy()
     for cursor in ("after", "before", "page"):
         query.pop(cursor, None)
     keyset = not (filters.is_valid() and filters.cleaned_data["sort"])
     if keyset:
         # Keyset pages (clones.keyset): as fast at the millionth clone as at the first.
-        page = KeysetPage(clones, GALLERY_PAGE_SIZE, after=request.GET.get("after"), before=request.GET.get("before"))
+        # The count is the same for every page and every visitor of one search: kept as long as a page is.
+        count_key = "gallery-count:" + hashlib.sha256(query.urlencode().encode()).hexdigest()[:32]
+        page = KeysetPage(
+            clones,
+            GALLERY_PAGE_SIZE,
+            after=request.GET.get("after"),
+            before=request.GET.get("before"),
+            count_cache=(count_key, settings.GALLERY_CACHE_SECONDS),
+        )
     else:
         # Most liked / most used cannot follow a created_at cursor: numbered pages over the first
         # SORTED_GALLERY_PAGES pages only, so neither the count nor the offset grows with the gallery.
         page = Paginator(clones[: SORTED_GALLERY_PAGES * GALLERY_PAGE_SIZE], GALLERY_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
-    # One query for the whole page: which of these voices this person liked or saved.
-    page.object_list = Mark.annotate(request.user, list(page.object_list))
+    page.object_list = card_list(page.object_list)
     return render(
         request,
         "clones/gallery.html",

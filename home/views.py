@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import usage_summary
 from clones.models import Clone, Utterance
 from clones.pagecache import cache_for_anonymous
-from library.models import Mark, with_library
+from library.models import card_list, for_cards
 
 FEATURED = 3
 
@@ -17,13 +17,9 @@ def home(request):
     """For visitors, what Voiceclone does and a few voices to hear; for people signed in, their work."""
     if request.user.is_authenticated:
         return _dashboard(request)
-    featured = (
-        with_library(Clone.objects.gallery())
-        .select_related("owner")
-        .prefetch_related("tags")
-        .order_by(F("stats__likes").desc(nulls_last=True), "-created_at")[:FEATURED]
-    )
-    return render(request, "home/welcome.html", {"featured": Mark.annotate(request.user, list(featured))})
+    featured = for_cards(Clone.objects.gallery(), request.user)
+    featured = featured.order_by(F("stats__likes").desc(nulls_last=True), "-created_at")[:FEATURED]
+    return render(request, "home/welcome.html", {"featured": card_list(featured)})
 
 
 def _dashboard(request):

@@ -4,10 +4,11 @@ so a gallery page reads them in the same query as its clones instead of counting
 
 import hashlib
 import hmac
+from collections import defaultdict, namedtuple
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Prefetch
+from django.db.models import Exists, F, OuterRef, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,11 +17,46 @@ from clones.models import Clone, Utterance
 SHOWCASE_MAX = 3
 
 
-def with_library(clones):
-    """`clones` with what a voice card shows from the library, for a fixed number of queries a page:
-    the counts joined in, and the showcase clips with their speech in one more query."""
-    clips = Prefetch("showcase", queryset=Showcase.objects.select_related("utterance"))
-    return clones.select_related("stats").prefetch_related(clips)
+# What a voice card (clones/_card.html) reads of a clone, its owner and its counts. A gallery row has
+# large JSON columns (the quality report, the sample's peaks) a card never shows: not fetching them
+# halves the cost of a page's main query.
+CARD_FIELDS = (
+    "uuid", "name", "language", "preview_duration", "preview_peaks", "allow_public_speech", "created_at",
+    "owner__username", "stats__likes", "stats__plays", "stats__uses",
+)  # fmt: skip
+
+
+def for_cards(clones, user):
+    """`clones` with what a voice card shows: the owner and the counts joined in, and whether `user`
+    liked or saved each one as two EXISTS columns of the same query. Evaluate it with `card_list`."""
+    if user.is_authenticated:
+        marked = Mark.objects.filter(user=user, clone=OuterRef("pk"))
+        liked, saved = Exists(marked.filter(kind=Mark.Kind.LIKE)), Exists(marked.filter(kind=Mark.Kind.SAVE))
+    else:
+        liked = saved = Value(False)
+    return clones.select_related("owner", "stats").only(*CARD_FIELDS).annotate(liked=liked, saved=saved)
+
+
+def card_list(clones):
+    """The rows of `for_cards(...)`, each with `card_tags` (names) and `card_clips` (showcase clips, in
+    order), read in one query each for the whole list. Plain values, not prefetch_related: Django's
+    prefetch builds a related manager and a queryset per row, which cost more than the queries."""
+    clones = list(clones)
+    ids = [clone.pk for clone in clones]
+    tags, clips = defaultdict(list), defaultdict(list)
+    if ids:
+        through = Clone.tags.through.objects.filter(clone_id__in=ids).order_by("tag__name")
+        for clone_id, name in through.values_list("clone_id", "tag__name"):
+            tags[clone_id].append(name)
+        showcase = Showcase.objects.filter(clone_id__in=ids).order_by("position")
+        for clone_id, pk, text in showcase.values_list("clone_id", "pk", "utterance__text"):
+            clips[clone_id].append(Clip(pk, text))
+    for clone in clones:
+        clone.card_tags, clone.card_clips = tags[clone.pk], clips[clone.pk]
+    return clones
+
+
+Clip = namedtuple("Clip", "pk text")
 
 
 class VoiceStats(models.Model):

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clones.audio_responses import audio_response
 from clones.models import Clone
 from library.forms import ShowcaseForm
-from library.models import Mark, Play, Showcase, VoiceStats, with_library
+from library.models import Mark, Play, Showcase, VoiceStats, card_list, for_cards
 
 
 def _listed_clone(request, uuid):
@@ -57,8 +57,7 @@ def play(request, uuid):
 @require_GET
 def saved(request):
     saved = Clone.objects.gallery().filter(marks__user=request.user, marks__kind=Mark.Kind.SAVE)
-    clones = with_library(saved).select_related("owner").prefetch_related("tags").order_by("-marks__created_at")
-    clones = Mark.annotate(request.user, list(clones[:200]))
+    clones = card_list(for_cards(saved, request.user).order_by("-marks__created_at")[:200])
     return render(request, "library/saved.html", {"clones": clones})
 
 

@@ -216,3 +216,58 @@ def test_most_liked_pages_by_number_in_the_sorts_order_and_newest_by_cursor(clie
     assert "Voice 024" in second and "Voice 029" in second and "Voice 000" not in second
     newest = client.get(reverse("clones:gallery")).text
     assert "after=" in newest and "page=2" not in newest and "Voice 029" in newest
+
+
+def test_a_card_is_rendered_once_then_served_from_the_cache_and_shows_every_change(client, user, make_clone):
+    voice = make_clone(name="Cached voice", visibility="public")
+    VoiceStats.objects.create(clone=voice, likes=3)
+    first = client.get(reverse("clones:gallery"))
+    assert "clones/_card.html" in [t.name for t in first.templates] and "3 likes" in first.text
+    again = client.get(reverse("clones:gallery"))
+    assert "clones/_card.html" not in [t.name for t in again.templates]
+    cards = slice(first.text.index('<section class="gallery"'), first.text.index("</section>", first.text.index("voice-card")))
+    assert again.text[cards] == first.text[cards]
+    # Anything the card shows is part of its key: a new count, name or tag is a new card at once.
+    VoiceStats.objects.filter(clone=voice).update(likes=4)
+    assert "4 likes" in client.get(reverse("clones:gallery")).text
+    Clone.objects.filter(pk=voice.pk).update(name="Renamed voice")
+    voice.tags.add(Tag.objects.create(name="warm"))
+    page = client.get(reverse("clones:gallery")).text
+    assert "Renamed voice" in page and "?tag=warm" in page and "Cached voice" not in page
+    # A signed-in visitor's card differs (like and save buttons, their own state), so it is another entry.
+    client.force_login(user)
+    Mark.toggle(user, voice, Mark.Kind.LIKE)
+    page = client.get(reverse("clones:gallery")).text
+    assert 'aria-pressed="true">Like</button>' in page and "5 likes" in page
+
+
+def test_cards_hold_nothing_per_visitor_their_buttons_submit_the_pages_one_form(client, user, other_user, make_clone):
+    voice = make_clone(owner=other_user, name="Shared card", visibility="public")
+    client.force_login(user)
+    page = client.get(reverse("clones:gallery") + "?q=Shared").text
+    like = reverse("library:like", args=[voice.uuid])
+    assert f'form="card-actions" formaction="{like}"' in page
+    shared = page[page.index('<form id="card-actions" method="post" hidden>') :]
+    assert shared.index('name="csrfmiddlewaretoken"') < shared.index("</form>")
+    assert 'name="next" value="/gallery/?q=Shared"' in page
+    # The same card, cached, is what another signed-in visitor gets: no token or path of the first in it.
+    card = page[page.index('<article class="voice-card">') : page.index("</article>")]
+    assert "csrfmiddlewaretoken" not in card and "q=Shared" not in card
+
+
+def test_signed_in_pages_share_the_searchs_count_for_as_long_as_a_page_is_cached(client, user, make_clone, settings):
+    settings.GALLERY_CACHE_SECONDS = 10
+    for n in range(3):
+        make_clone(name=f"Counted {n}", visibility="public")
+    client.force_login(user)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url)
+        return len(captured), page
+
+    first, _ = queries(reverse("clones:gallery") + "?q=Counted")
+    again, page = queries(reverse("clones:gallery") + "?q=Counted")
+    assert again == first - 1 and "Counted 2" in page.text
+    other, _ = queries(reverse("clones:gallery") + "?q=Count")  # another search counts its own rows
+    assert other == first

@@ -278,8 +278,14 @@ CACHES = {
     # so a folder under DATA_DIR by default, or e.g. redis://host:6379/1 across machines.
     "provider": env.cache_url("PROVIDER_CACHE_URL", default=f"filecache://{DATA_DIR / 'cache'}"),
 }
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Room for the voice cards of a few hundred gallery pages (about 2 KB each; library.cards).
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 # How long anonymous visitors may be shown the same rendered gallery page (0: render every time).
 GALLERY_CACHE_SECONDS = env.int("GALLERY_CACHE_SECONDS", default=10)
+# How long a rendered voice card is kept. Its key covers everything it shows, so this bounds memory,
+# not staleness (library.cards); 0 renders every card every time.
+CARD_CACHE_SECONDS = env.int("CARD_CACHE_SECONDS", default=3600)
 
 # Celery. The default broker is kombu's filesystem transport: a folder, no server to run.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
