@@ -457,11 +457,17 @@ class Clone(models.Model):
     def wants_preview(self):
         return not self.preview_audio and self.preview_route != self.PreviewRoute.UNAVAILABLE
 
-    def note_retry(self, error):
-        """Keep the latest transient error for staff while the task waits to try again."""
+    def note_retry(self, error, retry_in):
+        """Keep the latest transient error for staff while the task waits `retry_in` seconds to try again.
+
+        The wait holds a lease that runs out when the retry is due: the retry takes it then, and if this
+        worker died meanwhile (its retry message with it), the sweep finds the lease lapsed and queues
+        the clone again within a SWEEP_INTERVAL of that time, not STUCK_AFTER_SECONDS later. If both
+        come, the second finds the clone claimed and stops."""
         self.error_code = error.code or ""
         self.error_message = error.message
-        self.save(update_fields=["error_code", "error_message", "updated_at"])
+        self.lease_expires_at = timezone.now() + timedelta(seconds=retry_in)
+        self.save(update_fields=["error_code", "error_message", "lease_expires_at", "updated_at"])
 
     def _save_status(self, status, *fields):
         self.status = status

@@ -106,8 +106,9 @@ def process_clone(self, clone_id):
     if self.request.retries >= settings.CLONE_MAX_RETRIES:
         pipeline.fail(clone, error)
         return
-    clone.note_retry(error)
-    raise self.retry(countdown=retry_delay(self.request.retries, error.retry_after))
+    countdown = retry_delay(self.request.retries, error.retry_after)
+    clone.note_retry(error, countdown)
+    raise self.retry(countdown=countdown)
 
 
 @shared_task(bind=True, max_retries=None)
@@ -129,9 +130,10 @@ def delete_clone(self, clone_id):
             pipeline.delete_at_provider(clone, client)
     except bigmodel.BigModelError as exc:
         clone.release()
-        clone.note_retry(exc)
+        countdown = retry_delay(min(self.request.retries, 8), exc.retry_after)
+        clone.note_retry(exc, countdown)
         # The clone stays "deletion pending" and keeps being retried, transient or not.
-        raise self.retry(countdown=retry_delay(min(self.request.retries, 8), exc.retry_after)) from exc
+        raise self.retry(countdown=countdown) from exc
     clone.delete_with_files()
 
 
