@@ -85,7 +85,8 @@ def test_a_clone_whose_worker_dies_while_it_waits_to_retry_is_swept_when_the_ret
         stop_worker(worker)
     clone = Clone.objects.get()
     due = clone.lease_expires_at
-    assert clone.status == Clone.Status.CLONING and timezone.now() < due <= timezone.now() + timezone.timedelta(seconds=6)
+    assert clone.status == Clone.Status.CLONING
+    assert timezone.now() < due <= timezone.now() + timezone.timedelta(seconds=6)
     assert settings.STUCK_AFTER_SECONDS >= 600  # the sweep below is the lease's doing, not the stuck timer's
     assert sweep_stuck_work()["requeued"] == 0  # not before the retry is due
 
