@@ -253,10 +253,11 @@ def _partials(samples):
 
 def prepare(samples, rate):
     """Mono float samples at any rate, as the encoder hears them: 16 kHz, -30 dBFS RMS, long pauses cut."""
-    from scipy.signal import resample_poly
-
     samples = np.asarray(samples, dtype=np.float32)
     if rate != RATE:
+        # Imported only here: scipy.signal takes about a second to import, and the task decodes to 16 kHz.
+        from scipy.signal import resample_poly
+
         divisor = math.gcd(int(rate), RATE)
         samples = resample_poly(samples, RATE // divisor, int(rate) // divisor).astype(np.float32)
     rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0
