@@ -146,6 +146,18 @@ def test_the_kept_window_is_dragged_and_moved_by_keyboard_and_the_sample_joined_
     assert kept(page, 0) == [(moved_start, moved_end)]
     assert page.locator("input[name=windows]").input_value() == f"0:{moved_start:.2f}-{moved_end:.2f}"
 
+    # The clone is made from the choice on the page: the server joins it once more from the form.
+    page.get_by_label("Use this recording: reading-1.wav").check()
+    wait_until(lambda: page.locator("#assembly-segments li").count() == 2)
+    page.get_by_label("Name").fill("Windowed in the browser")
+    page.get_by_label("Preview text").fill("Hello from a window I chose.")
+    page.get_by_label("I have the right to clone this voice").check()
+    page.get_by_role("button", name="Clone this voice").click()
+    page.wait_for_url("**/clones/*/")
+    parts = list(Clone.objects.get().sample_parts.order_by("position"))
+    assert [(s["start"], s["end"]) for s in parts[0].stretches] == [(moved_start, moved_end)]
+    assert parts[1].stretches and not parts[2].stretches
+
 
 def test_noise_reduction_is_offered_for_noisy_recordings_with_before_and_after(page, live_server, user, tmp_path):
     log_in(page, live_server, user)
