@@ -106,6 +106,12 @@ def _joined_form_body():
             "speech is joined into one sample of at most 30 s.",
         },
         "skip": {"type": "string", "description": "Comma-separated indexes (from 0) of recordings to leave out."},
+        "windows": {
+            "type": "string",
+            "description": "The kept window of some recordings, as comma-separated `index:start-end` (seconds "
+            "in the recording's prepared 30 s, e.g. `0:2.5-14`): only speech inside it is kept. Each window "
+            "lies within its recording and is at least 3 s long.",
+        },
         "denoise": {"type": "boolean", "description": "true: reduce steady background noise first."},
         **schema["properties"],
     }

@@ -24,6 +24,7 @@ FRAME_SECONDS = 0.03
 MERGE_GAP_SECONDS = 0.4  # speech interrupted by less than this is one stretch
 EDGE_SECONDS = 0.08  # kept around a stretch, so words are not clipped
 MIN_STRETCH_SECONDS = 0.6
+WINDOW_SLACK_SECONDS = 0.05  # a window dragged to a file's very end may round past it
 VERDICT_RANK = {"good": 2, "fair": 1, "poor": 0}
 
 
@@ -38,6 +39,10 @@ class Part:
     samples: np.ndarray  # float32 mono at SAMPLE_RATE, the intake's normalized window
     speech: list  # [(start, end)] in seconds: the speech stretches found in it
     stretches: list = field(default_factory=list)  # [{"start", "end", "at"}]: what the joined sample kept
+
+    @property
+    def duration(self):
+        return round(len(self.samples) / SAMPLE_RATE, 2)
 
     @property
     def rank(self):
@@ -110,18 +115,50 @@ def take_in(named_files):
     return parts
 
 
-def choose(parts, *, skip=(), used=(), turn=1):
+def check_windows(parts, windows):
+    """Refuse, naming the file, a kept window that is not within its recording or is shorter than a sample."""
+    minimum = settings.SAMPLE_MIN_SECONDS
+    for index, (start, end) in sorted(windows.items()):
+        if not 0 <= index < len(parts):
+            raise AssemblyError(
+                _("There is no recording number %(number)d to keep a window of.") % {"number": index + 1}
+            )
+        part = parts[index]
+        if start < 0 or end > part.duration + WINDOW_SLACK_SECONDS or start >= end:
+            raise AssemblyError(
+                _("“%(name)s”: the kept window must lie within its %(duration).1f s.")
+                % {"name": part.name, "duration": part.duration}
+            )
+        if end - start < minimum - WINDOW_SLACK_SECONDS:
+            raise AssemblyError(
+                _("“%(name)s”: the kept window must be at least %(minimum)d s long, as a sample must.")
+                % {"name": part.name, "minimum": minimum}
+            )
+
+
+def _within(speech, window):
+    """The speech stretches clipped to the owner's window (start, end); None keeps them all."""
+    if window is None:
+        return speech
+    low, high = window
+    clipped = [(max(start, low), min(end, high)) for start, end in speech]
+    return [(round(start, 2), round(end, 2)) for start, end in clipped if end - start >= MIN_STRETCH_SECONDS]
+
+
+def choose(parts, *, skip=(), used=(), turn=1, windows=None):
     """Mark on each part the stretches the joined sample keeps; returns them in playing order.
 
-    Files in `skip` (indexes) are left out by the owner's choice. `used` lists (file, start) of the
-    stretches an earlier take played, in its order: a sibling take plays the others first, then those
-    from the `turn`-th on, so it does not open with the same speech.
+    Files in `skip` (indexes) are left out by the owner's choice, and of a file with a window in
+    `windows` ({index: (start, end)} seconds, the owner's drag) only the speech inside it is kept.
+    `used` lists (file, start) of the stretches an earlier take played, in its order: a sibling take
+    plays the others first, then those from the `turn`-th on, so it does not open with the same speech.
     """
     limit = settings.SAMPLE_MAX_SECONDS
+    windows = windows or {}
     for part in parts:
         part.stretches = []
     order = sorted((i for i in range(len(parts)) if i not in skip), key=lambda i: parts[i].rank, reverse=True)
-    candidates = [(i, start, end) for i in order for start, end in parts[i].speech]
+    candidates = [(i, start, end) for i in order for start, end in _within(parts[i].speech, windows.get(i))]
     if not candidates:
         raise AssemblyError(_("No speech was found in the chosen recordings."))
     if used:
@@ -184,9 +221,11 @@ def to_wav(samples):
     return buffer.getvalue()
 
 
-def assemble(parts, *, skip=(), used=(), turn=1):
+def assemble(parts, *, skip=(), used=(), turn=1, windows=None):
     """The parts' best speech joined into one sample, measured again by the intake."""
-    chosen = choose(parts, skip=skip, used=used, turn=turn)
+    if windows:
+        check_windows(parts, windows)
+    chosen = choose(parts, skip=skip, used=used, turn=turn, windows=windows)
     joined = to_wav(join(parts, chosen))
     try:
         prepared = prepare_sample(io.BytesIO(joined))

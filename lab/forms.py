@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.core.files.base import ContentFile
 from django.forms.utils import ErrorDict
@@ -42,6 +44,27 @@ class SkipField(forms.CharField):
             raise forms.ValidationError(_("Choose the recordings to leave out from the list.")) from exc
 
 
+WINDOW = re.compile(r"(?P<index>\d{1,2}):(?P<start>-?\d{1,3}(?:\.\d+)?)-(?P<end>-?\d{1,3}(?:\.\d+)?)")
+
+
+class WindowsField(forms.CharField):
+    """The kept windows the owner dragged, as "index:start-end" pairs (seconds), comma-separated.
+
+    Only files whose window was moved are listed; their range is checked against the recordings once
+    they are read (lab.assembly.check_windows).
+    """
+
+    def clean(self, value):
+        value = super().clean(value)
+        windows = {}
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            match = WINDOW.fullmatch(item)
+            if match is None:
+                raise forms.ValidationError(_("The kept windows could not be read: move them again."))
+            windows[int(match["index"])] = (float(match["start"]), float(match["end"]))
+        return windows
+
+
 def recordings_field():
     return RecordingsField(
         label=_("Recordings"),
@@ -66,7 +89,9 @@ def assemble_with_choices(form, files):
     """Join the files as the form asks (files left out, noise reduced), on form.assembly; errors on the form."""
     try:
         parts = take_in([(f.name, f) for f in files])
-        assembly = assemble(parts, skip=form.cleaned_data.get("skip") or set())
+        assembly = assemble(
+            parts, skip=form.cleaned_data.get("skip") or set(), windows=form.cleaned_data.get("windows") or {}
+        )
         if form.cleaned_data.get("denoise") and cleanup.is_available():
             assembly.before_cleanup, assembly.prepared = assembly.prepared, cleanup.reduce_noise(assembly.prepared)
     except AssemblyError as exc:
@@ -84,6 +109,7 @@ class AssembleForm(forms.Form):
 
     recordings = recordings_field()
     skip = SkipField(required=False, widget=forms.HiddenInput)
+    windows = WindowsField(required=False, widget=forms.HiddenInput)
     denoise = denoise_field()
 
     def __init__(self, *args, upload_too_large=False, **kwargs):
@@ -99,7 +125,7 @@ class AssembleForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("recordings"):
+        if cleaned.get("recordings") and not self.has_error("windows"):
             assemble_with_choices(self, cleaned["recordings"])
         return cleaned
 
@@ -110,6 +136,7 @@ class MultiCloneForm(CloneForm):
     sample = None  # replaced by `recordings`
     recordings = recordings_field()
     skip = SkipField(required=False, widget=forms.HiddenInput)
+    windows = WindowsField(required=False, widget=forms.HiddenInput)
     denoise = denoise_field()
 
     class Meta(CloneForm.Meta):
@@ -118,7 +145,7 @@ class MultiCloneForm(CloneForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Recordings first, where the single-file form has its sample.
-        self.order_fields(["name", "recordings", "skip", "denoise"])
+        self.order_fields(["name", "recordings", "skip", "windows", "denoise"])
 
     def full_clean(self):
         if self.is_bound and self.upload_too_large:
@@ -130,7 +157,7 @@ class MultiCloneForm(CloneForm):
     def clean(self):
         cleaned = super().clean()
         files = cleaned.get("recordings")
-        if files:
+        if files and not self.has_error("windows"):
             if assemble_with_choices(self, files) is None:
                 return cleaned
             self.prepared = self.assembly.prepared

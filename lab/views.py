@@ -1,5 +1,6 @@
 import base64
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -36,9 +37,13 @@ def new(request):
             clone = submit_clone(form)
         except QuotaExceeded as exc:
             form.add_error(None, str(exc))
-            return render(request, "lab/new.html", {"form": form}, status=429)
+            return render(request, "lab/new.html", _new_context(form), status=429)
         return redirect(clone)
-    return render(request, "lab/new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "lab/new.html", _new_context(form), status=400 if form.errors else 200)
+
+
+def _new_context(form):
+    return {"form": form, "min_window": f"{settings.SAMPLE_MIN_SECONDS:g}"}
 
 
 def assembly_data(assembly):
@@ -56,6 +61,7 @@ def assembly_data(assembly):
                 "report": part.prepared.report,
                 "advice": advice_messages(part.prepared.report),
                 "kept_seconds": round(sum(s["end"] - s["start"] for s in part.stretches), 1),
+                "duration": part.duration,
             }
             for index, part in enumerate(assembly.parts)
         ],
@@ -74,8 +80,8 @@ def assemble_preview(request):
     """The joined sample of the posted recordings, playable, with where each stretch came from; nothing stored."""
     form = AssembleForm(request.POST, request.FILES, upload_too_large=getattr(request, "upload_too_large", False))
     if not form.is_valid():
-        return JsonResponse({"error": " ".join(form.errors.get("recordings", []) or form.errors.get("skip", []))},
-                            status=400)  # fmt: skip
+        errors = next((form.errors[name] for name in ("recordings", "skip", "windows") if name in form.errors), [])
+        return JsonResponse({"error": " ".join(errors)}, status=400)
     assembly = form.assembly
     data = assembly_data(assembly)
     # The joined WAV travels in the answer itself: nothing is stored before the owner decides.

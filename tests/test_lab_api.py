@@ -99,3 +99,29 @@ def test_the_api_reads_five_recordings_of_almost_the_limit_each(client, api_toke
     response = client.post("/api/v1/lab/clones", form, **auth(api_token))
 
     assert response.status_code == 201, response.content
+
+
+def test_the_api_takes_kept_windows_and_names_the_file_of_one_out_of_range(client, api_token):
+    from tests.test_lab_assembly import recording
+
+    form = {"name": "API windowed", "preview_text": "Hello.", "consent": "true"}
+    refused = client.post(
+        "/api/v1/lab/clones", {**form, "recordings": [recording(i) for i in range(2)], "windows": "1:2-3"},
+        **auth(api_token),
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"]["recordings"] == [
+        "“take-1.wav”: the kept window must be at least 3 s long, as a sample must."
+    ]
+    assert not Clone.objects.exists() and not Usage.objects.exists()
+
+    response = client.post(
+        "/api/v1/lab/clones", {**form, "recordings": [recording(i) for i in range(2)], "windows": "1:4-8.5"},
+        **auth(api_token),
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    parts = client.get(f"/api/v1/clones/{response.json()['uuid']}/lab", **auth(api_token)).json()["sample_parts"]
+    assert [(s["start"], s["end"]) for s in parts[1]["stretches"]] == [(4.0, 8.5)]
+    schema = client.get(reverse("api-1:openapi-json")).json()
+    body = schema["paths"]["/api/v1/lab/clones"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert "index:start-end" in body["schema"]["properties"]["windows"]["description"]

@@ -172,3 +172,88 @@ def test_a_clean_sample_is_not_offered_noise_reduction(client, user):
     client.force_login(user)
     response = client.post(reverse("lab:assemble"), {"recordings": [recording(0)]})
     assert response.json()["cleanup_offered"] is False
+
+
+def test_a_kept_window_limits_what_is_kept_of_its_file_and_the_sample_is_measured_again(client, user):
+    client.force_login(user)
+    # The same bytes both times (eSpeak NG may vary a sample or two between two syntheses of a text).
+    made = [recording(i).read() for i in range(3)]
+
+    def files():
+        return [SimpleUploadedFile(f"take-{i}.wav", data) for i, data in enumerate(made)]
+
+    whole = client.post(reverse("lab:assemble"), {"recordings": files()}).json()
+    response = client.post(reverse("lab:assemble"), {"recordings": files(), "windows": "0:5-9.5"})
+
+    assert response.status_code == 200
+    data = response.json()
+    kept = [segment for segment in data["segments"] if segment["file"] == 0]
+    assert [(s["start"], s["end"]) for s in kept] == [(5.0, 9.5)]
+    # The others keep what they had; the sample is shorter and its report measured on the new join.
+    others = [(s["file"], s["start"], s["end"]) for s in data["segments"] if s["file"] != 0]
+    assert others == [(s["file"], s["start"], s["end"]) for s in whole["segments"] if s["file"] != 0]
+    assert data["duration"] == pytest.approx(whole["duration"] - (whole["files"][0]["kept_seconds"] - 4.5), abs=0.1)
+    assert data["report"]["kept_duration"] == pytest.approx(data["duration"], abs=0.1)
+    assert data["files"][0]["duration"] == pytest.approx(14.5, abs=0.5)
+    assert stored_files() == [] and not Clone.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("windows", "message"),
+    [
+        ("1:5-40", "“take-1.wav”: the kept window must lie within its 13."),  # 13.9 s, give or take eSpeak
+        ("0:-1-6", "“take-0.wav”: the kept window must lie within its 14."),
+        ("2:4-5.5", "“take-2.wav”: the kept window must be at least 3 s long, as a sample must."),
+        ("7:1-5", "There is no recording number 8 to keep a window of."),
+        ("0:five-nine", "The kept windows could not be read: move them again."),
+        # Inside the two seconds of silence before the speech: too little is left to clone from.
+        ("0:0-3,1:0-3", "The joined sample cannot be used: The sample is 2."),
+    ],
+)
+def test_a_window_out_of_range_is_refused_with_a_clear_message(client, user, windows, message):
+    client.force_login(user)
+    files = [recording(i) for i in range(3)]
+    response = client.post(reverse("lab:assemble"), {"recordings": files, "skip": "2", "windows": windows})
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(message)
+    assert stored_files() == []
+
+
+def test_the_clone_form_keeps_only_the_speech_inside_the_windows_and_refuses_one_out_of_range(
+    client, user, django_capture_on_commit_callbacks
+):
+    client.force_login(user)
+    form = {
+        "name": "Windowed voice",
+        "preview_text": "Hello from a chosen window.",
+        "language": "en",
+        "visibility": "private",
+        "consent": "on",
+    }
+    refused = client.post(reverse("lab:new"), {**form, "recordings": [recording(0)], "windows": "0:10-31"})
+    assert refused.status_code == 400
+    assert "“take-0.wav”: the kept window must lie within its 14." in refused.content.decode()
+    assert not Clone.objects.exists() and not Usage.objects.exists() and stored_files() == []
+
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = client.post(
+            reverse("lab:new"), {**form, "recordings": [recording(i) for i in range(2)], "windows": "1:3-8"}
+        )
+    assert response.status_code == 302 and len(enqueued) == 1
+    clone = Clone.objects.get()
+    parts = list(SamplePart.objects.filter(clone=clone))
+    assert [(s["start"], s["end"]) for s in parts[1].stretches] == [(3.0, 8.0)]
+    assert parts[0].stretches and parts[0].stretches[0]["start"] < 3
+
+
+def test_the_kept_window_speaks_chinese(client, user):
+    client.force_login(user)
+    page = client.get(reverse("lab:new"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "保留窗口的起点：%(name)s" in page and "拖动录音的保留窗口" in page
+
+    response = client.post(
+        reverse("lab:assemble"), {"recordings": [recording(0)], "windows": "0:2-4"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "“take-0.wav”：保留窗口至少要 3 秒长，与样本的要求相同。"

@@ -54,6 +54,111 @@ def test_three_recordings_show_the_joined_choice_before_anything_is_paid(page, l
     assert page.locator("#sample-parts").is_visible()
 
 
+def kept(page, file):
+    """(start, end) of each stretch the joined sample keeps of `file`, as the page lists them."""
+    items = page.locator(f"#assembly-segments li[data-file='{file}']")
+    return [(float(items.nth(i).get_attribute("data-start")), float(items.nth(i).get_attribute("data-end")))
+            for i in range(items.count())]  # fmt: skip
+
+
+def test_the_kept_window_is_dragged_and_moved_by_keyboard_and_the_sample_joined_again(
+    page, live_server, user, tmp_path
+):
+    log_in(page, live_server, user)
+    page.goto(f"{live_server.url}/lab/new/")
+    page.get_by_label("Recordings").set_input_files(recordings(tmp_path, 3))
+    page.locator("#assembly-segments li").first.wait_for()
+    (first_start, first_end), *_ = kept(page, 0)
+    assert first_end - first_start > 8
+    start = page.get_by_role("slider", name="Start of the kept window: reading-0.wav")
+    end = page.get_by_role("slider", name="End of the kept window: reading-0.wav")
+    assert float(start.get_attribute("aria-valuenow")) == first_start
+    assert float(end.get_attribute("aria-valuenow")) == first_end
+    duration = float(end.get_attribute("aria-valuemax"))
+
+    # The mouse drags the window's end to 9 s of the recording: the file's stretch ends there now.
+    page.locator(".window-track[data-file='0']").scroll_into_view_if_needed()
+    track = page.locator(".window-track[data-file='0']").bounding_box()
+    handle = end.bounding_box()
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] * 9 / duration, handle["y"] + handle["height"] / 2, steps=8)
+    page.mouse.up()
+    wait_until(lambda: kept(page, 0) and kept(page, 0)[0][1] < first_end - 2)
+    dragged_end = float(end.get_attribute("aria-valuenow"))
+    assert dragged_end == pytest.approx(9, abs=0.3)
+    assert kept(page, 0) == [(first_start, dragged_end)]
+    assert page.locator("#window-label-0").inner_text().startswith(f"Kept window: {first_start:.1f}–")
+
+    # The keyboard moves the start by half a second a press, and stops 3 s before the end.
+    start.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    assert float(start.get_attribute("aria-valuenow")) == pytest.approx(first_start + 2, abs=0.01)
+    wait_until(lambda: kept(page, 0) and kept(page, 0)[0][0] > first_start + 1.5)
+    assert kept(page, 0) == [(pytest.approx(first_start + 2, abs=0.01), dragged_end)]
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+        "Start of the kept window: reading-0.wav"
+    )  # the keyboard stays on the handle while the sample is joined again
+    page.keyboard.press("PageUp")
+    page.keyboard.press("PageUp")
+    assert float(start.get_attribute("aria-valuenow")) == pytest.approx(dragged_end - 3, abs=0.01)
+
+    # The whole window moves with the mouse, keeping its length.
+    wait_until(lambda: kept(page, 0)[0][0] == pytest.approx(dragged_end - 3, abs=0.01))
+    page.locator(".window-track[data-file='0']").scroll_into_view_if_needed()
+    track = page.locator(".window-track[data-file='0']").bounding_box()
+    window = page.locator(".window-track[data-file='0'] .kept-window").bounding_box()
+    middle = (window["x"] + window["width"] / 2, window["y"] + window["height"] / 2)
+    page.mouse.move(*middle)
+    page.mouse.down()
+    page.mouse.move(middle[0] + track["width"] * 2 / duration, middle[1], steps=8)
+    page.mouse.up()
+    wait_until(lambda: kept(page, 0)[0][1] > dragged_end + 1)
+    (moved_start, moved_end), *_ = kept(page, 0)
+    assert moved_end - moved_start == pytest.approx(3, abs=0.05)
+    assert moved_start == pytest.approx(dragged_end - 1, abs=0.3)
+
+    # The new stretch plays from where it sits in the joined sample.
+    segment = page.locator("#assembly-segments li[data-file='0']").first
+    at = float(segment.get_attribute("data-at"))
+    wait_for_js(page, "document.getElementById('assembly-audio').readyState >= 1")
+    segment.get_by_role("button", name="Play").click()
+    played_from = wait_until(lambda: page.evaluate("document.getElementById('assembly-audio').currentTime"))
+    wait_for_js(page, f"document.getElementById('assembly-audio').currentTime > {played_from} + 0.3")
+    assert at - 0.05 <= played_from < at + 1
+    assert page.evaluate("document.getElementById('assembly-audio').paused") is False
+    assert page.locator("input[name=windows]").input_value() == f"0:{moved_start:.2f}-{moved_end:.2f}"
+    assert not Clone.objects.exists()
+
+    # A window the server refuses (here: too little speech left in it) says why; the last choice stays.
+    page.get_by_label("Use this recording: reading-1.wav").uncheck()
+    page.get_by_label("Use this recording: reading-2.wav").uncheck()
+    wait_until(lambda: page.locator("#assembly-segments li").count() == 1)
+    page.locator(".window-track[data-file='0']").scroll_into_view_if_needed()
+    track = page.locator(".window-track[data-file='0']").bounding_box()
+    window = page.locator(".window-track[data-file='0'] .kept-window").bounding_box()
+    page.mouse.move(window["x"] + window["width"] / 2, window["y"] + window["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(track["x"] + 1, window["y"] + window["height"] / 2, steps=8)
+    page.mouse.up()
+    page.locator("#recordings-errors", has_text="it needs at least 3 s").wait_for()
+    assert kept(page, 0) == [(moved_start, moved_end)]
+    assert page.locator("input[name=windows]").input_value() == f"0:{moved_start:.2f}-{moved_end:.2f}"
+
+    # The clone is made from the choice on the page: the server joins it once more from the form.
+    page.get_by_label("Use this recording: reading-1.wav").check()
+    wait_until(lambda: page.locator("#assembly-segments li").count() == 2)
+    page.get_by_label("Name").fill("Windowed in the browser")
+    page.get_by_label("Preview text").fill("Hello from a window I chose.")
+    page.get_by_label("I have the right to clone this voice").check()
+    page.get_by_role("button", name="Clone this voice").click()
+    page.wait_for_url("**/clones/*/")
+    parts = list(Clone.objects.get().sample_parts.order_by("position"))
+    assert [(s["start"], s["end"]) for s in parts[0].stretches] == [(moved_start, moved_end)]
+    assert parts[1].stretches and not parts[2].stretches
+
+
 def test_noise_reduction_is_offered_for_noisy_recordings_with_before_and_after(page, live_server, user, tmp_path):
     log_in(page, live_server, user)
     page.goto(f"{live_server.url}/lab/new/")

@@ -81,3 +81,41 @@ def test_the_score_task_stores_the_score_of_a_ready_clone(settings, make_clone):
     score_clone(clone.pk)
     row = SimilarityScore.objects.get(clone=clone)
     assert row.score > 0.85 and row.model == similarity.MODEL_NAME and row.seconds > 0
+
+
+def test_a_sandbox_preview_is_a_synthetic_voice_not_a_copy_of_the_sample(tmp_path):
+    """The sandbox stands in for the provider, whose preview is a synthetic voice: it must score below the
+    speaker's own voice saying other words (a preview made from the sample's audio would score as high)."""
+    import requests
+
+    from sandbox.testing import running_sandbox
+    from tests.voices import speech_wav
+
+    sample_wav = speech_wav(f"{SENTENCES[0]} {SENTENCES[1]} {SENTENCES[2]}", "high")
+    with running_sandbox(tmp_path) as server:
+        api = requests.Session()
+        api.headers["Authorization"] = f"Bearer {server.api_key}"
+        upload = api.post(
+            f"{server.base_url}/files", files={"file": ("s.wav", sample_wav)}, data={"purpose": "voice-clone-input"}
+        )
+        body = {
+            "model": "glm-tts-clone",
+            "voice_name": "vc_scored",
+            "input": SENTENCES[4],
+            "file_id": upload.json()["id"],
+        }
+        assert api.post(f"{server.base_url}/voice/clone", json=body).status_code == 200
+        listed = api.get(f"{server.base_url}/voice/list", params={"voiceType": "PRIVATE", "voiceName": "vc_scored"})
+        preview_wav = requests.get(listed.json()["voice_list"][0]["download_url"], timeout=10).content
+
+    def heard(wav):
+        from clones.audio import decode_mono
+
+        return decode_mono(wav, rate=similarity.RATE).astype("float32") / 32768, similarity.RATE
+
+    sample = heard(sample_wav)
+    preview = similarity.similarity(sample, heard(preview_wav))
+    same = similarity.similarity(sample, speak(f"{SENTENCES[3]} {SENTENCES[4]}", "high"))
+    other = similarity.similarity(sample, speak(f"{SENTENCES[3]} {SENTENCES[4]}", "low"))
+    assert same > preview + 0.1
+    assert same > other + 0.15
