@@ -74,7 +74,8 @@ def list_endpoints(request):
 
 @router.post("", response={201: EndpointOut, 400: Error, 401: Error}, summary="Add a webhook endpoint")
 def create_endpoint(request, payload: EndpointIn):
-    """We POST clone.ready, clone.failed, utterance.ready and utterance.failed events to it, signed."""
+    """We POST the events it listens for to it, signed: clone.ready, clone.failed, utterance.ready,
+    utterance.failed, project.export.ready and project.export.failed (all of them unless `events` says)."""
     form = EndpointForm(payload.dict(), owner=request.auth)
     if not form.is_valid():
         raise form_invalid(form)
