@@ -3,6 +3,7 @@ guard that keeps requests off private, loopback and link-local addresses (after 
 
 import ipaddress
 import json
+import re
 import time
 
 import pytest
@@ -337,6 +338,39 @@ def test_export_events_are_offered_on_the_page_and_chosen_like_the_others(logged
     run_export(export.pk)
     assert [(d.endpoint, d.event) for d in Delivery.objects.all()] == [(endpoint, "project.export.ready")]
     assert not clone_only.deliveries.exists()
+
+
+@pytest.mark.django_db
+def test_an_endpoint_made_before_the_export_events_is_told_to_hear_them_on_its_page_and_by_the_api(
+    logged_in, client, user, api_token
+):
+    endpoint = Endpoint.objects.create(owner=user, url="http://127.0.0.1:9/hook", events=["clone.ready"])
+    secret = endpoint.secret
+    page = logged_in.get(endpoint.get_absolute_url()).text
+    assert re.search(r'value="clone.ready"[^>]*checked', page), "the events it hears are ticked"
+    assert re.search(r'value="project.export.ready"[^>]*>', page).group().endswith('id="id_events_4">')
+    url = reverse("webhooks:events", args=[endpoint.pk])
+    refused = logged_in.post(url, {"events": []})
+    assert refused.status_code == 200 and "This field is required." in refused.text
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["clone.ready"]
+    assert logged_in.post(url, {"events": ["clone.ready", "project.export.ready"]}).status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["clone.ready", "project.export.ready"] and endpoint.secret == secret
+
+    auth = {"Authorization": f"Bearer {api_token}"}
+    changed = client.patch(
+        f"/api/v1/webhooks/{endpoint.pk}", {"events": ["project.export.failed"]}, content_type="application/json",
+        headers=auth,
+    )  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["events"] == ["project.export.failed"]
+    unknown = client.patch(
+        f"/api/v1/webhooks/{endpoint.pk}", {"events": ["project.exported"]}, content_type="application/json",
+        headers=auth,
+    )  # fmt: skip
+    assert unknown.status_code in (400, 422)
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["project.export.failed"]
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 Each delivery carries a key naming the object and its transition: a success happens once to an object
 ("clone.ready:<uuid>"), while a clone can fail again after a retry, so a failure's key carries the time
-it failed. Webhooks.tasks.record makes one delivery per endpoint and key, whatever reports it twice.
+it failed. webhooks.tasks.record makes one delivery per endpoint and key, however often it is reported.
 """
 
 from django.conf import settings
