@@ -31,3 +31,9 @@ def utterance_json(utterance):
     from api.views import _utterance_out
 
     return schemas.UtteranceOut.model_validate(_utterance_out(site_request(), utterance)).model_dump(mode="json")
+
+
+def export_json(export):
+    from api.studio import ExportOut, _export_out
+
+    return ExportOut.model_validate(_export_out(site_request(), export)).model_dump(mode="json")

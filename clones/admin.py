@@ -52,8 +52,8 @@ class CloneAdmin(admin.ModelAdmin):
         "uuid", "voice_name", "voice_id", "sample_file_id", "preview_file_id", "request_id", "sample_format",
         "sample_duration", "status", "error_kind", "error_code", "error_message", "attempts", "clone_requested_at",
         "lease_expires_at", "deletion_requested_at", "gone_at", "consent_by", "consent_at", "created_at", "updated_at",
-        "started_at", "finished_at", "original", "quality_report", "sample", "preview_audio", "preview_route",
-        "failure_message",
+        "started_at", "finished_at", "first_ready_at", "original", "quality_report", "sample", "preview_audio",
+        "preview_route", "failure_message",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["uuid", "name", "owner", "visibility", "language", "tags", "status", "attempts"]}),
@@ -97,6 +97,7 @@ class CloneAdmin(admin.ModelAdmin):
                     "updated_at",
                     "started_at",
                     "finished_at",
+                    "first_ready_at",
                     "lease_expires_at",
                     "deletion_requested_at",
                 ]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clones import leases
+from clones import leases, stored_files
 from clones.audio import PROVIDER_FORMATS
 from clones.intake import advice_messages
 from clones.signals import clone_finished, utterance_finished
@@ -247,6 +247,9 @@ class Clone(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # When the voice first became usable. A clone is announced ready (clone_finished) only when this is
+    # set, once: fetching a missing preview again ends in "ready" a second time, and is no new clone.
+    first_ready_at = models.DateTimeField(_("first ready"), null=True, blank=True, editable=False)
 
     objects = CloneQuerySet.as_manager()
 
@@ -424,30 +427,36 @@ class Clone(models.Model):
         self.save(update_fields=["deletion_requested_at", "updated_at"])
 
     def delete_with_files(self):
-        files = [self.sample, self.original, self.preview_audio, *(u.audio for u in self.utterances.all())]
-        for field in files:
-            if field:
-                field.delete(save=False)
-        self.delete()
+        """The clone, every row that goes with it (speech, the lab's sample parts, ...) and their files."""
+        stored_files.delete_with_files(self)
 
     def mark_failed(self, kind, code, message, failure_message=""):
-        self.error_kind, self.error_code, self.error_message = kind, code, message
-        self.failure_message = failure_message
-        self.finished_at = timezone.now()
-        self._save_status(
-            self.Status.FAILED, "error_kind", "error_code", "error_message", "failure_message", "finished_at"
-        )
-        clone_finished.send(sender=Clone, clone=self)
+        fields = {"error_kind": kind, "error_code": code, "error_message": message, "failure_message": failure_message}
+        if self._finish(self.Status.FAILED, **fields):
+            clone_finished.send(sender=Clone, clone=self)
 
     def mark_preview_unavailable(self, code, message):
         """Ready without a preview: the voice works; the provider's last word is kept for staff."""
-        self.preview_route = self.PreviewRoute.UNAVAILABLE
-        self.error_kind, self.failure_message = "", ""
-        self.error_code, self.error_message = code, message
-        self.finished_at, self.lease_expires_at = timezone.now(), None
-        self._save_status(self.Status.READY, "preview_route", "error_kind", "error_code", "error_message",
-                          "failure_message", "finished_at", "lease_expires_at")  # fmt: skip
-        clone_finished.send(sender=Clone, clone=self)
+        fields = {"preview_route": self.PreviewRoute.UNAVAILABLE, "error_kind": "", "failure_message": ""}
+        if self._finish(self.Status.READY, error_code=code, error_message=message, lease_expires_at=None, **fields):
+            self._announce_ready()
+
+    def _finish(self, status, **fields):
+        """Finish the clone with `status` and `fields`, unless it has finished meanwhile; whether it did.
+
+        The sweep may give up on a clone whose worker is only slow and then finishes it, or the other
+        way round: whichever comes first is the one transition, saved and told; the other changes nothing.
+        """
+        now = timezone.now()
+        fields.update(status=status, finished_at=now)
+        taken = Clone.objects.filter(pk=self.pk).exclude(status__in=self.FINISHED).update(**fields, updated_at=now)
+        if not taken:
+            self.refresh_from_db()
+            return False
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.updated_at = now
+        return True
 
     @property
     def preview_unavailable(self):
@@ -489,6 +498,15 @@ class Clone(models.Model):
             self.lease_expires_at = None
             self._save_status(self.Status.READY, *fields, "finished_at", "lease_expires_at", "error_kind",
                               "error_code", "error_message", "failure_message")  # fmt: skip
+            self._announce_ready()
+
+    def _announce_ready(self):
+        """Tell the other apps (webhooks, metrics) that the clone is ready, the first time only. The
+        conditional update decides it in the database, so two processes finishing it at once cannot
+        both tell; a preview fetched again later ends ready without a second announcement."""
+        first = Clone.objects.filter(pk=self.pk, first_ready_at__isnull=True).update(first_ready_at=self.finished_at)
+        if first:
+            self.first_ready_at = self.finished_at
             clone_finished.send(sender=Clone, clone=self)
 
 

@@ -1,9 +1,14 @@
 """What a user's data export holds, written into one zip file.
 
 Everything we keep about a person: the account, every clone with its sample, original upload,
-preview and quality report, every speech with its audio, API tokens (names, never secrets), webhook
-endpoints, the usage ledger and the sign-in records. Rows of any other app that point at the user
-(likes, for example) are included as they are, under other/, so a new feature cannot be left out.
+preview and quality report and what the lab and the library hold about it (the recordings a sample
+was joined from, similarity score, blind A/B results, showcase, counters), every speech with its
+audio, studio projects with their lines, takes and exports and their audio, transcriptions with
+their samples, API tokens (names, never secrets), webhook endpoints with their delivery logs, the
+usage ledger and the sign-in records. Rows of any other app that point at the user (likes and saves,
+pronunciation rules, for example) are included as they are, under other/, so a new feature cannot be
+left out. Of other people, nothing that says who they are: an A/B result on the user's voice is kept
+without its listener.
 """
 
 import json
@@ -25,6 +30,8 @@ COVERED = {
     "accounts.usage",
     "accounts.limits",
     "webhooks.endpoint",
+    "studio.project",
+    "transcripts.transcription",
     "privacy.dataexport",
     "privacy.accountclosure",
     "admin.logentry",
@@ -38,7 +45,7 @@ def _json(data):
 def _row(instance):
     row = {}
     for field in instance._meta.concrete_fields:
-        if field.name in SECRET_FIELDS or (field.is_relation and not field.many_to_one):
+        if field.name in SECRET_FIELDS or field.many_to_many:
             continue
         value = getattr(instance, field.attname)
         row[field.attname] = value.name if isinstance(value, FieldFile) else value
@@ -79,16 +86,21 @@ def write(user, fileobj):
                     **clone_json(clone),
                     "consent_at": clone.consent_at,
                     "quality_report": clone.quality,
-                    "files": {
-                        key: f"{base}/{key}.{field.name.rsplit('.', 1)[-1]}" if field else None
-                        for key, field in _clone_files(clone)
-                    },
+                    "files": {key: _file_name(field, f"{base}/{key}") for key, field in _clone_files(clone)},
+                    **_lab_and_library(archive, clone, base),
                 }
             )
             for key, field in _clone_files(clone):
                 if field:
                     _add_file(archive, field, clones[-1]["files"][key])
         archive.writestr("clones.json", _json(clones))
+        archive.writestr("studio.json", _json(_studio(archive, user)))
+        transcriptions = []
+        for transcription in user.transcriptions.all():
+            name = _file_name(transcription.sample, f"transcriptions/{transcription.uuid}")
+            transcriptions.append({**_row(transcription), "file": name})
+            _add_file(archive, transcription.sample, name)
+        archive.writestr("transcriptions.json", _json(transcriptions))
 
         utterances = []
         for utterance in user.utterances.select_related("clone"):
@@ -122,18 +134,78 @@ def _clone_files(clone):
     return (("sample", clone.sample), ("original", clone.original), ("preview", clone.preview_audio))
 
 
-def _sign_ins(user):
-    """django-axes' records of sign-ins and failed attempts, which are kept by user name."""
-    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+def _file_name(field, stem):
+    """Where a stored file goes in the archive: `stem` with the file's own extension; None for no file."""
+    return f"{stem}.{field.name.rsplit('.', 1)[-1]}" if field else None
 
+
+def _one(instance, name):
+    """The row on the other side of a one-to-one relation, or None."""
+    return getattr(instance, name, None)
+
+
+def _lab_and_library(archive, clone, base):
+    """What the lab and the library hold about one of the user's clones."""
+    parts = []
+    for part in clone.sample_parts.all():
+        name = _file_name(part.audio, f"{base}/parts/{part.position}")
+        parts.append({**_row(part), "file": name})
+        _add_file(archive, part.audio, name)
+    rounds = [
+        {key: value for key, value in _row(rnd).items() if key != "listener_id"} for rnd in clone.listening_rounds.all()
+    ]
+    take, similarity, stats = _one(clone, "take"), _one(clone, "similarity"), _one(clone, "stats")
     return {
-        name: [_row(row) for row in model.objects.filter(username=user.username)]
-        for name, model in (("sign_ins", AccessLog), ("failed_attempts", AccessAttempt), ("failures", AccessFailureLog))
+        "sample_parts": parts,
+        "lab_take": _row(take) if take else None,
+        "similarity": _row(similarity) if similarity else None,
+        "listening_rounds": rounds,
+        "library": {
+            "stats": _row(stats) if stats else None,
+            "showcase": [_row(clip) for clip in clone.showcase.all()],
+        },
     }
 
 
-def forget_sign_ins(user):
+def _studio(archive, user):
+    """Every studio project with its lines, each line's takes and the project's exports, and their audio."""
+    projects = []
+    for project in user.studio_projects.prefetch_related("lines__takes", "exports"):
+        base = f"studio/{project.uuid}"
+        lines = []
+        for line in project.lines.all():
+            takes = []
+            for take in line.takes.all():
+                name = _file_name(take.audio, f"{base}/takes/{take.uuid}")
+                takes.append({**_row(take), "file": name})
+                _add_file(archive, take.audio, name)
+            lines.append({**_row(line), "takes": takes})
+        exports = []
+        for export in project.exports.all():
+            name = _file_name(export.audio, f"{base}/exports/{export.uuid}")
+            exports.append({**_row(export), "file": name})
+            _add_file(archive, export.audio, name)
+        projects.append({**_row(project), "lines": lines, "exports": exports})
+    return projects
+
+
+def _sign_in_records(user):
+    """django-axes' records of sign-ins and failed attempts, kept by user name, and the sign-up and
+    password-reset requests counted against abuse, kept by email address."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
-    for model in (AccessLog, AccessAttempt, AccessFailureLog):
-        model.objects.filter(username=user.username).delete()
+    from accounts.models import AccountEvent
+
+    by_name = (("sign_ins", AccessLog), ("failed_attempts", AccessAttempt), ("failures", AccessFailureLog))
+    records = {name: model.objects.filter(username=user.username) for name, model in by_name}
+    records["account_events"] = AccountEvent.objects.filter(email__iexact=user.email) if user.email else None
+    return {name: rows for name, rows in records.items() if rows is not None}
+
+
+def _sign_ins(user):
+    return {name: [_row(row) for row in rows] for name, rows in _sign_in_records(user).items()}
+
+
+def forget_sign_ins(user):
+    for rows in _sign_in_records(user).values():
+        rows.delete()

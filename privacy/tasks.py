@@ -8,6 +8,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from clones import stored_files
 from clones.tasks import request_deletion, retry_delay
 from privacy import archive
 from privacy.models import AccountClosure, AnonymousUsage, DataExport
@@ -68,11 +69,9 @@ def finish_closure(self, closure_id):
     if user.clones.exists():
         # Waiting for the clones' deletion tasks; this task is retried, and the beat sweep resumes it if lost.
         raise self.retry(countdown=retry_delay(min(self.request.retries, 6)))
-    for utterance in user.utterances.all():
-        if utterance.audio:
-            utterance.audio.delete(save=False)
-    for export in user.data_exports.all():
-        export.delete_with_file()
+    # Every file of every row that goes with the account: speech, studio takes and exports,
+    # transcriptions, data exports, and whatever a later feature stores.
+    stored_files.delete_files(stored_files.files_of(user))
     with transaction.atomic():
         AnonymousUsage.fold_in(user.usage.all())
         user.usage.all().delete()

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from clones import leases, system_voices
 from clones.models import SYSTEM_VOICES, Clone
 from studio.script import spoken_text
+from studio.signals import export_finished
 
 DEFAULT_LOUDNESS = -16.0  # LUFS: what podcast and streaming platforms ask of spoken word
 DEFAULT_PAUSE_AFTER = 0.5
@@ -491,6 +492,8 @@ class Export(models.Model):
         FAILED = "failed", _("Failed")
 
     CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+    # What a worker's join (studio.mastering.master) leaves on the export, saved with its outcome.
+    RESULT_FIELDS = ("audio", "duration", "cues", "decoded_takes")
 
     uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports", verbose_name=_("project"))
@@ -536,6 +539,25 @@ class Export(models.Model):
             self.refresh_from_db()
         return bool(taken)
 
+    def mark_ready(self):
+        """Save the joined audio, its cues and the ready state; False if the export had finished already."""
+        self.status, self.finished_at = self.Status.READY, timezone.now()
+        return self._finish(*self.RESULT_FIELDS)
+
     def fail(self, message):
         self.status, self.finished_at, self.error_message = self.Status.FAILED, timezone.now(), message
-        self.save(update_fields=["status", "finished_at", "error_message", "updated_at"])
+        return self._finish("error_message")
+
+    def _finish(self, *fields):
+        """Save the outcome and tell the other apps (studio.signals), unless the export has finished
+        meanwhile: the sweep may queue again a long export whose worker is only slow, and then two
+        workers join it. The first to finish is the one outcome saved and told; the other saves nothing."""
+        with transaction.atomic():
+            taken = Export.objects.filter(pk=self.pk, status__in=[self.Status.QUEUED, self.Status.RUNNING]).update(
+                status=self.status
+            )
+            if taken:
+                self.save(update_fields=["status", "finished_at", "updated_at", *fields])
+        if taken:
+            export_finished.send(sender=Export, export=self)
+        return bool(taken)

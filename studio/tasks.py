@@ -131,8 +131,11 @@ def run_export(export_id):
             export.audio.delete(save=False)
         export.fail(_("Something went wrong on our side. The site's staff have been told."))
         return
-    export.status, export.finished_at = Export.Status.READY, timezone.now()
-    export.save()
+    if not export.mark_ready() and export.audio:
+        # Another worker finished it first (the sweep queued a slow one again): that one's file stays.
+        current = Export.objects.filter(pk=export.pk).values_list("audio", flat=True).first()
+        if current != export.audio.name:
+            export.audio.delete(save=False)
 
 
 @shared_task

@@ -111,6 +111,7 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("GET", "/api/v1/webhooks"),
         ("POST", "/api/v1/webhooks"),
         ("GET", "/api/v1/webhooks/{pk}"),
+        ("PATCH", "/api/v1/webhooks/{pk}"),
         ("DELETE", "/api/v1/webhooks/{pk}"),
         ("GET", "/api/v1/webhooks/{pk}/deliveries"),
         ("POST", "/api/v1/webhooks/{pk}/test"),

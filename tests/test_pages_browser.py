@@ -43,8 +43,8 @@ def site(make_clone, user, other_user):
     project = Project.objects.create(owner=user, title=LONG_WORD[:100])
     Line.objects.create(project=project, position=0, speaker=LONG_WORD[:60], text=f"Read this: {LONG_URL}")
     PronunciationRule.objects.create(owner=user, phrase=LONG_WORD[:100], replacement=LONG_URL[:200])
-    Endpoint.objects.create(owner=user, url=LONG_URL)
-    return {"mine": mine, "theirs": theirs, "utterance": utterance, "project": project}
+    endpoint = Endpoint.objects.create(owner=user, url=LONG_URL)
+    return {"mine": mine, "theirs": theirs, "utterance": utterance, "project": project, "endpoint": endpoint}
 
 
 def pages(site, logged_in):
@@ -70,6 +70,7 @@ def pages(site, logged_in):
         site["project"].get_absolute_url(),
         reverse("checks:dictionary"),
         reverse("webhooks:endpoints"),
+        site["endpoint"].get_absolute_url(),
         reverse("privacy:index"),
     ]
 

@@ -148,3 +148,147 @@ def test_staff_close_an_account_and_start_an_export_from_the_admin(client, user,
     closure = AccountClosure.objects.get()
     assert closure.user == user and closure.by_staff and not user.is_active
     assert staff_user.is_active, "staff cannot close their own account by mistake"
+
+
+# -- what later features hold about a person ------------------------------------------------------
+
+
+def stored(field_or_path, content):
+    field_or_path.save("x.wav", ContentFile(content), save=False)
+
+
+def everything_later_features_hold(user, other_user, clone, theirs):
+    """Rows and files of the studio, checks, lab, library, transcripts and webhooks about `user`,
+    whose `clone` is theirs; `theirs` is other_user's. Returns {name: (row, stored file bytes or None)}."""
+    from accounts.models import AccountEvent
+    from checks.models import PronunciationRule
+    from lab.models import ListeningRound, SamplePart, SimilarityScore
+    from lab.models import Take as LabTake
+    from lab.models import Voice as LabVoice
+    from library.models import Mark, Showcase, VoiceStats
+    from studio.models import Export
+    from tests.test_studio_export import make_project
+    from transcripts.models import Transcription
+    from webhooks.models import Delivery
+
+    part = SamplePart(clone=clone, position=0, name="kitchen.wav", report={"rating": "good"})
+    part.audio.save("p.wav", ContentFile(b"RIFF-part-audio"), save=False)
+    part.save()
+    voice = LabVoice.objects.create(owner=user)
+    LabTake.objects.create(voice=voice, clone=clone, number=1, is_main=True)
+    SimilarityScore.objects.create(clone=clone, score=0.87, model="ecapa", seconds=1.2)
+    heard = ListeningRound.objects.create(clone=clone, original_is="a", listener=other_user, answer="b", correct=False)
+    mine_heard = ListeningRound.objects.create(clone=theirs, original_is="b", listener=user, answer="b", correct=True)
+    VoiceStats.objects.create(clone=clone, likes=1, plays=3)
+    clip = speech_of(user, clone, "A clip for the library.")
+    Showcase.objects.create(clone=clone, utterance=clip)
+    like = Mark.objects.create(user=user, clone=theirs, kind=Mark.Kind.LIKE)
+    liked_by_other = Mark.objects.create(user=other_user, clone=clone, kind=Mark.Kind.SAVE)
+    rule = PronunciationRule.objects.create(owner=user, clone=clone, phrase="GIF", replacement="jif")
+    project = make_project(user, [(1.0, 0.3)])
+    take = project.lines.get().chosen_take
+    export = Export.objects.create(project=project, status=Export.Status.READY)
+    export.audio.save(f"{export.uuid}.wav", ContentFile(b"RIFF-export-audio"), save=True)
+    transcription = Transcription.objects.create(owner=user, text="what the sample says")
+    transcription.sample.save("t.wav", ContentFile(b"RIFF-transcribed"), save=True)
+    endpoint = Endpoint.objects.create(owner=user, url="https://example.com/hook")
+    delivery = Delivery.objects.create(endpoint=endpoint, event="clone.ready", payload={"uuid": str(clone.uuid)})
+    event = AccountEvent.record(AccountEvent.Kind.PASSWORD_RESET, "203.0.113.9", user.email)
+    with take.audio.open("rb") as audio:
+        take_bytes = audio.read()
+    return {
+        "sample part": (part, b"RIFF-part-audio"),
+        "lab voice": (voice, None),
+        "similarity": (clone.similarity, None),
+        "A/B round on their voice": (heard, None),
+        "stats": (clone.stats, None),
+        "showcase": (clip.showcase, None),
+        "like": (like, None),
+        "saved by someone": (liked_by_other, None),
+        "pronunciation rule": (rule, None),
+        "studio project": (project, None),
+        "studio line": (take.line, None),
+        "studio take": (take, take_bytes),
+        "studio export": (export, b"RIFF-export-audio"),
+        "transcription": (transcription, b"RIFF-transcribed"),
+        "webhook delivery": (delivery, None),
+        "account event": (event, None),
+        "their A/B answer": (mine_heard, None),
+    }
+
+
+@pytest.mark.django_db
+def test_the_archive_holds_what_the_studio_checks_lab_library_transcripts_and_webhooks_keep(
+    user, other_user, make_clone
+):
+    from privacy.tasks import build_export
+
+    clone = make_clone(name="My voice")
+    theirs = make_clone(owner=other_user, name="Someone else's", visibility=Clone.Visibility.PUBLIC)
+    held = everything_later_features_hold(user, other_user, clone, theirs)
+    export = DataExport.objects.create(user=user)
+    build_export(export.pk)
+    export.refresh_from_db()
+    assert export.status == DataExport.Status.READY
+    with export.archive.open("rb") as file:
+        archive = zipfile.ZipFile(io.BytesIO(file.read()))
+    read = lambda name: json.loads(archive.read(name))  # noqa: E731
+
+    (clone_out,) = read("clones.json")
+    (part,) = clone_out["sample_parts"]
+    assert part["name"] == "kitchen.wav" and archive.read(part["file"]) == b"RIFF-part-audio"
+    assert clone_out["similarity"]["score"] == 0.87 and clone_out["lab_take"]["is_main"]
+    (heard,) = clone_out["listening_rounds"]
+    assert heard["answer"] == "b" and "listener_id" not in heard, "who listened is not the user's data"
+    assert clone_out["library"]["stats"]["plays"] == 3
+    assert clone_out["library"]["showcase"][0]["utterance_id"] == held["showcase"][0].utterance_id
+
+    (project,) = read("studio.json")
+    (line,) = project["lines"]
+    (take,) = line["takes"]
+    assert project["uuid"] == str(held["studio project"][0].uuid) and line["text"] == held["studio line"][0].text
+    assert archive.read(take["file"]) == held["studio take"][1]
+    (export_out,) = project["exports"]
+    assert archive.read(export_out["file"]) == b"RIFF-export-audio"
+    (transcription,) = read("transcriptions.json")
+    assert transcription["text"] == "what the sample says"
+    assert archive.read(transcription["file"]) == b"RIFF-transcribed"
+
+    assert [r["phrase"] for r in read("other/checks.pronunciationrule.json")] == ["GIF"]
+    assert [(m["kind"], m["clone_id"]) for m in read("other/library.mark.json")] == [("like", theirs.pk)]
+    assert [r["answer"] for r in read("other/lab.listeninground.json")] == ["b"]
+    assert len(read("other/lab.voice.json")) == 1
+    (endpoint,) = read("webhooks.json")
+    assert [d["event"] for d in endpoint["deliveries"]] == ["clone.ready"]
+    assert [e["kind"] for e in read("sign_ins.json")["account_events"]] == ["password_reset"]
+    names = archive.namelist()
+    assert not [name for name in names if name.startswith("other/studio.") or name.startswith("other/transcripts.")]
+    assert b"Someone else's" not in b"".join(archive.read(name) for name in names)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_closing_removes_the_rows_and_files_of_the_studio_checks_lab_library_transcripts_and_webhooks(
+    client, user, other_user, sandbox, make_clone, celery_worker
+):
+    clone = provider_voice(sandbox, make_clone(status=Clone.Status.QUEUED))
+    theirs = make_clone(owner=other_user, name="Someone else's", visibility=Clone.Visibility.PUBLIC)
+    held = everything_later_features_hold(user, other_user, clone, theirs)
+    files = [clone.sample.path, clone.preview_audio.path, held["showcase"][0].utterance.audio.path]
+    files += [row.audio.path for row in (held["sample part"][0], held["studio export"][0])]
+    files += [held["studio take"][0].audio.path, held["transcription"][0].sample.path]
+    assert all(os.path.exists(path) for path in files)
+    kept_files = [theirs.sample.path, theirs.preview_audio.path]
+
+    client.force_login(user)
+    assert client.post(reverse("privacy:close"), {"password": PASSWORD, "confirm": "on"}).status_code == 302
+    wait_until(lambda: AccountClosure.objects.filter(finished_at__isnull=False).exists(), timeout=90)
+
+    assert sandbox.voices() == [] and [c["status"] for c in sandbox.calls("voice.delete")] == [200]
+    left = {name: type(row).objects.filter(pk=row.pk).exists() for name, (row, _data) in held.items()}
+    assert left == {name: name == "their A/B answer" for name in held}
+    answer = held["their A/B answer"][0]
+    answer.refresh_from_db()
+    assert answer.listener is None and answer.answer == "b", "kept for the other voice's owner, without who"
+    assert [path for path in files if os.path.exists(path)] == []
+    assert all(os.path.exists(path) for path in kept_files)

@@ -9,7 +9,7 @@ from ninja import Field, Router, Schema, Status
 from api.errors import form_invalid, not_found
 from api.schemas import Error
 from webhooks import tasks
-from webhooks.forms import EndpointForm
+from webhooks.forms import EndpointEventsForm, EndpointForm
 from webhooks.models import Event
 from webhooks.views import DELIVERIES_SHOWN, endpoint_for
 
@@ -22,6 +22,10 @@ class EndpointIn(Schema):
     url: str = Field(description="A public http(s) URL; private, loopback and link-local addresses are refused.")
     description: str = ""
     events: list[EventName] = Field(default_factory=lambda: list(Event.values))
+
+
+class EndpointEventsIn(Schema):
+    events: list[EventName] = Field(description="Replaces the events the endpoint hears; its URL and secret stay.")
 
 
 class EndpointOut(Schema):
@@ -74,7 +78,8 @@ def list_endpoints(request):
 
 @router.post("", response={201: EndpointOut, 400: Error, 401: Error}, summary="Add a webhook endpoint")
 def create_endpoint(request, payload: EndpointIn):
-    """We POST clone.ready, clone.failed, utterance.ready and utterance.failed events to it, signed."""
+    """We POST the events it listens for to it, signed: clone.ready, clone.failed, utterance.ready,
+    utterance.failed, project.export.ready and project.export.failed (all of them unless `events` says)."""
     form = EndpointForm(payload.dict(), owner=request.auth)
     if not form.is_valid():
         raise form_invalid(form)
@@ -84,6 +89,16 @@ def create_endpoint(request, payload: EndpointIn):
 @router.get("/{pk}", response={200: EndpointOut, 401: Error, 404: Error}, summary="Get a webhook endpoint")
 def get_endpoint(request, pk: int):
     return _endpoint_out(_endpoint(request, pk))
+
+
+@router.patch(
+    "/{pk}", response={200: EndpointOut, 400: Error, 401: Error, 404: Error}, summary="Change the events it hears"
+)
+def change_events(request, pk: int, payload: EndpointEventsIn):
+    form = EndpointEventsForm(payload.dict(), instance=_endpoint(request, pk))
+    if not form.is_valid():
+        raise form_invalid(form)
+    return _endpoint_out(form.save())
 
 
 @router.delete("/{pk}", response={204: None, 401: Error, 404: Error}, summary="Delete a webhook endpoint")

@@ -5,6 +5,22 @@ from webhooks import transport
 from webhooks.models import Endpoint, Event, allowed_networks
 
 
+def events_field():
+    return forms.MultipleChoiceField(
+        label=_("Events"), choices=Event.choices, widget=forms.CheckboxSelectMultiple, initial=Event.values
+    )
+
+
+class EndpointEventsForm(forms.ModelForm):
+    """The events an endpoint hears, changed later: its URL and secret stay as they are."""
+
+    events = events_field()
+
+    class Meta:
+        model = Endpoint
+        fields = ["events"]
+
+
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(
         label=_("URL"),
@@ -12,9 +28,7 @@ class EndpointForm(forms.ModelForm):
         assume_scheme="https",
         help_text=_("An https URL of yours on the public internet. We POST signed JSON to it."),
     )
-    events = forms.MultipleChoiceField(
-        label=_("Events"), choices=Event.choices, widget=forms.CheckboxSelectMultiple, initial=Event.values
-    )
+    events = events_field()
 
     class Meta:
         model = Endpoint

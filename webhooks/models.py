@@ -17,6 +17,8 @@ class Event(models.TextChoices):
     CLONE_FAILED = "clone.failed", _("A clone failed")
     UTTERANCE_READY = "utterance.ready", _("Speech is ready")
     UTTERANCE_FAILED = "utterance.failed", _("Speech failed")
+    PROJECT_EXPORT_READY = "project.export.ready", _("A studio project's export is ready")
+    PROJECT_EXPORT_FAILED = "project.export.failed", _("A studio project's export failed")
 
 
 # Sent only by "Send a test event"; endpoints cannot subscribe to it.
@@ -83,6 +85,10 @@ class Delivery(models.Model):
     )
     uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
     event = models.CharField(_("event"), max_length=40)
+    # Which transition of which object this tells, e.g. "clone.ready:<uuid>" (webhooks.events): unique
+    # per endpoint, so that one transition is never delivered twice, even if it is reported twice at
+    # once. Blank for test events, each of which is new.
+    key = models.CharField(_("idempotency key"), max_length=200, blank=True, editable=False)
     payload = models.JSONField(_("payload"))
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -100,6 +106,9 @@ class Delivery(models.Model):
         verbose_name_plural = _("webhook deliveries")
         indexes = [
             models.Index(fields=["next_attempt_at"], name="webhook_pending_idx", condition=Q(status="pending")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "key"], condition=~Q(key=""), name="webhook_delivery_once"),
         ]
 
     def __str__(self):

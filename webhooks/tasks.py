@@ -17,9 +17,21 @@ logger = logging.getLogger(__name__)
 COUNTDOWN_LIMIT_SECONDS = 300
 
 
-def record(endpoint, event, payload):
-    """Return a new delivery of `payload` as `event` to `endpoint`; it is sent once the transaction commits."""
-    delivery = Delivery.objects.create(endpoint=endpoint, event=event, payload=payload)
+def record(endpoint, event, payload, key=""):
+    """Return a new delivery of `payload` as `event` to `endpoint`; it is sent once the transaction commits.
+
+    With a `key` (the object and its transition), a transition already recorded for this endpoint is
+    not recorded or sent again: the delivery made the first time is returned. The unique constraint
+    decides, so two processes telling the same transition at once still make one delivery."""
+    if not key:
+        delivery = Delivery.objects.create(endpoint=endpoint, event=event, payload=payload)
+    else:
+        delivery, created = Delivery.objects.get_or_create(
+            endpoint=endpoint, key=key, defaults={"event": event, "payload": payload}
+        )
+        if not created:
+            logger.info("webhook event=%s key=%s already recorded as delivery=%s", event, key, delivery.pk)
+            return delivery
     enqueue(delivery)
     return delivery
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from webhooks.forms import EndpointForm
+from webhooks.forms import EndpointEventsForm, EndpointForm
 from webhooks.models import Endpoint
 from webhooks.tasks import send_test_event
 
@@ -29,10 +29,27 @@ def endpoints(request):
 
 @login_required
 @never_cache  # shows the signing secret
-def detail(request, pk):
+def detail(request, pk, events_form=None):
     endpoint = endpoint_for(request.user, pk)
     deliveries = endpoint.deliveries.all()[:DELIVERIES_SHOWN]
-    return render(request, "webhooks/detail.html", {"endpoint": endpoint, "deliveries": deliveries})
+    context = {
+        "endpoint": endpoint,
+        "deliveries": deliveries,
+        "events_form": events_form or EndpointEventsForm(instance=endpoint),
+    }
+    return render(request, "webhooks/detail.html", context)
+
+
+@login_required
+@require_POST
+def change_events(request, pk):
+    endpoint = endpoint_for(request.user, pk)
+    form = EndpointEventsForm(request.POST, instance=endpoint)
+    if not form.is_valid():
+        return detail(request, pk, events_form=form)
+    form.save()
+    messages.success(request, _("The endpoint's events were saved."))
+    return redirect(endpoint)
 
 
 @login_required
