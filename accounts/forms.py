@@ -4,7 +4,7 @@ from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AccountEvent, ApiToken
+from accounts.models import AccountEvent, ApiToken, Preferences
 
 
 class SignupForm(UserCreationForm):
@@ -88,3 +88,10 @@ class ApiTokenForm(forms.ModelForm):
     def save(self):
         """The new token and its secret, which is shown once and never stored."""
         return ApiToken.issue(self.user, self.cleaned_data["name"])
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = Preferences
+        fields = ["check_speech"]
+        labels = {"check_speech": _("Check my speech")}

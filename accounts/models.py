@@ -47,6 +47,36 @@ class Limits(models.Model):
         return str(self.user)
 
 
+class Preferences(models.Model):
+    """What a user chose for their own account. No row: every default."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences", verbose_name=_("user")
+    )
+    # One-off speech heard back once spoken, and spoken again while it differs (checks/); each request
+    # may say otherwise. The studio has its own switch per project.
+    check_speech = models.BooleanField(
+        _("check my speech"),
+        default=True,
+        help_text=_(
+            "Each speech is heard back by speech recognition and compared with its text; speech that differs "
+            "is made again a few times and the closest kept. Checks and retries count against your limits."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("preferences")
+        verbose_name_plural = _("preferences")
+
+    def __str__(self):
+        return str(self.user)
+
+    @classmethod
+    def of(cls, user):
+        """The user's preferences, unsaved defaults for a user who never chose."""
+        return cls.objects.filter(user=user).first() or cls(user=user)
+
+
 class Usage(models.Model):
     """A ledger of what each user spent at the provider; deleting a clone does not refund it."""
 

@@ -11,10 +11,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import ApiTokenForm, SignupForm, ThrottledPasswordResetForm
-from accounts.models import EmailConfirmation, usage_summary
+from accounts.forms import ApiTokenForm, PreferencesForm, SignupForm, ThrottledPasswordResetForm
+from accounts.models import EmailConfirmation, Preferences, usage_summary
 
 
 def signup(request):
@@ -104,6 +104,15 @@ def revoke_api_token(request, pk):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def account(request):
-    """The account at a glance: usage against the limits, and where the rest of it lives."""
-    return render(request, "accounts/account.html", {"usage": usage_summary(request.user)})
+    """The account at a glance: usage against the limits, the owner's preferences, and where the rest lives."""
+    preferences = Preferences.of(request.user)
+    form = PreferencesForm(request.POST if request.method == "POST" else None, instance=preferences)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Your preferences were saved."))
+            return redirect("account")
+    context = {"usage": usage_summary(request.user), "preferences_form": form}
+    return render(request, "accounts/account.html", context, status=400 if form.errors else 200)

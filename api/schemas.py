@@ -110,12 +110,30 @@ class UtteranceLinks(Schema):
     audio: str | None = Field(description="The WAV audio (with your token), once ready.")
 
 
+class UtteranceAttemptOut(Schema):
+    number: int = Field(description="1: the speech as first made; then each made again because it differed.")
+    status: Literal["passed", "differs", "failed", ""] = Field(description='"": not heard back yet.')
+    transcript: str
+    error_rate: float | None
+    kept: bool = Field(description="This attempt's audio is the utterance's.")
+    provider_calls: int = Field(description="Speech calls this attempt took.")
+    check_calls: int = Field(description="Recognizer calls this attempt took.")
+    error_message: str | None
+
+
 class UtteranceCheck(Schema):
-    status: Literal["pending", "checking", "passed", "differs", "failed"]
+    status: Literal["pending", "checking", "redoing", "passed", "differs", "accepted", "failed"] = Field(
+        description='"redoing": it differed and is being spoken again; "accepted": you kept it although it differs.'
+    )
+    state: Literal["checked", "differs", "checking", "unchecked"] = Field(description="The badge the pages show.")
     transcript: str = Field(description="What the recognizer heard.")
     error_rate: float | None = Field(description="Edits over the text's Chinese characters and words.")
+    cer: float | None = Field(description="Character error rate over its Chinese characters; null without any.")
+    wer: float | None = Field(description="Word error rate over its other words; null without any.")
     spans: list[dict[str, str]] = Field(description='Where it differs: {"op", "expected", "heard"}.')
-    error_message: str | None = Field(description="Why the check could not be made (status failed).")
+    calls: int = Field(description="Recognizer calls spent on it, every attempt's.")
+    attempts: list[UtteranceAttemptOut] = Field(description="Every attempt heard back, the first one first.")
+    error_message: str | None = Field(description="Why the check (or the last attempt) could not be made.")
 
 
 class UtteranceOut(Schema):
@@ -131,7 +149,9 @@ class UtteranceOut(Schema):
     voice_label: str
     duration: float | None = Field(description="Seconds, once ready.")
     sent_text: str | None = Field(description="The text as sent, after your pronunciation rules; null until spoken.")
-    check: UtteranceCheck | None = Field(description="The speech heard back, when asked for with check: true.")
+    check: UtteranceCheck | None = Field(
+        description="The speech heard back: when your account checks speech, or when asked with check: true."
+    )
     created_at: datetime
     finished_at: datetime | None
     links: UtteranceLinks
@@ -158,7 +178,12 @@ class SpeechIn(Schema):
     text: str = Field(None, description="What to say.", json_schema_extra={"maxLength": settings.SPEECH_MAX_TEXT_CHARS})
     speed: float = Field(1.0, json_schema_extra={"minimum": 0.5, "maximum": 2})
     volume: float = Field(1.0, json_schema_extra={"exclusiveMinimum": 0, "maximum": 10})
-    check: bool = Field(False, description="Hear it back and compare it with the text (charged as seconds checked).")
+    check: bool | None = Field(
+        None,
+        description="Hear it back and compare it with the text (charged as seconds checked), and speak it again "
+        "while it differs (charged as speech), keeping the closest. Left out or null: as your account says "
+        "(`GET /account/settings`).",
+    )
     stream: bool = Field(
         False,
         description="Answer with the audio as it is made (a WAV of unknown length, sent in chunks) instead "
@@ -242,3 +267,14 @@ STREAMED_SPEECH_RESPONSE = {
         }
     }
 }
+
+
+class AccountSettings(Schema):
+    check_speech: bool = Field(
+        description="One-off speech is heard back and checked, and made again while it differs (each request may "
+        "say otherwise with `check`). Studio projects have their own `check_speech`."
+    )
+
+
+class AccountSettingsIn(Schema):
+    check_speech: bool | None = Field(None, description="Left out: unchanged.")

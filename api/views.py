@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Status, Swagger
 
+from accounts.models import Preferences
 from api import schemas
 from api.auth import TokenAuth
 from api.dictionary import router as dictionary_router
@@ -238,7 +239,8 @@ def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse
             _("This clone cannot speak yet: it is “%(status)s”.") % {"status": clone.get_status_display()},
         )
     data = payload.dict(exclude={"stream"})
-    data["check_requested"] = data.pop("check", False)
+    check = data.pop("check", None)
+    data["check_requested"] = Preferences.of(request.auth).check_speech if check is None else check
     form = SpeechForm(data, owner=request.auth, clone=clone)
     if not form.is_valid():
         raise form_invalid(form)
@@ -276,11 +278,29 @@ def _stream(request, form):
 def _utterance_check(utterance):
     if not utterance.check_status:
         return None
+    attempts = [
+        {
+            "number": attempt.number,
+            "status": attempt.check_status,
+            "transcript": attempt.transcript,
+            "error_rate": attempt.error_rate,
+            "kept": attempt.kept,
+            "provider_calls": attempt.provider_calls,
+            "check_calls": attempt.check_calls,
+            "error_message": attempt.check_error or None,
+        }
+        for attempt in utterance.speech_attempts.all()
+    ]
     return {
         "status": utterance.check_status,
+        "state": utterance.check_state()[0],
         "transcript": utterance.transcript,
         "error_rate": utterance.error_rate,
-        "spans": [chunk for chunk in utterance.check_diff if chunk["op"] != "equal"],
+        "cer": utterance.cer,
+        "wer": utterance.wer,
+        "spans": utterance.spans,
+        "calls": utterance.check_calls,
+        "attempts": attempts,
         "error_message": utterance.check_error or None,
     }
 
@@ -317,7 +337,9 @@ def _utterance_out(request, utterance):
 )
 def list_utterances(request, page: int = Query(1, ge=1, le=MAX_PAGE)):
     """Newest first, 20 a page."""
-    utterances = Utterance.objects.filter(owner=request.auth).select_related("clone")
+    utterances = (
+        Utterance.objects.filter(owner=request.auth).select_related("clone").prefetch_related("speech_attempts")
+    )
     return _page(request, utterances, page, _utterance_out, "list_utterances")
 
 
@@ -332,8 +354,47 @@ def get_utterance(request, uuid: UUID):
     return _utterance_out(request, utterance)
 
 
+@api.post(
+    "/utterances/{uuid}/accept",
+    response={200: schemas.UtteranceOut, **_errors(401, 404, 409)},
+    summary="Keep speech that differs",
+    tags=["utterances"],
+)
+def accept_utterance(request, uuid: UUID):
+    """The speech counts as checked although what was heard differs from its text."""
+    utterance = get_object_or_404(Utterance.objects.filter(owner=request.auth).select_related("clone"), uuid=uuid)
+    if utterance.check_status != Utterance.Check.DIFFERS:
+        raise ApiError(409, "not_differing", _("Only speech that differs from its text can be accepted."))
+    utterance.accept()
+    return _utterance_out(request, utterance)
+
+
 @_audio_route("/utterances/{uuid}/audio", "Download an utterance's audio", "utterances")
 def utterance_audio(request, uuid: UUID):
     """WAV. Supports Range requests."""
     utterance = get_object_or_404(Utterance.objects.visible_to(request.auth), uuid=uuid)
     return _stored_audio(request, utterance.audio, "audio/wav", _("This utterance has no audio yet."))
+
+
+# -- the account -------------------------------------------------------------------------
+
+
+@api.get("/account/settings", response={200: schemas.AccountSettings, **_errors(401)}, summary="Get your settings",
+         tags=["account"])  # fmt: skip
+def get_account_settings(request):
+    return {"check_speech": Preferences.of(request.auth).check_speech}
+
+
+@api.patch(
+    "/account/settings",
+    response={200: schemas.AccountSettings, **_errors(400, 401)},
+    summary="Change your settings",
+    tags=["account"],
+)
+def update_account_settings(request, payload: schemas.AccountSettingsIn):
+    """Fields left out keep their value."""
+    preferences = Preferences.of(request.auth)
+    if payload.check_speech is not None:
+        preferences.check_speech = payload.check_speech
+        preferences.save()
+    return {"check_speech": preferences.check_speech}

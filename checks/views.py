@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import QuotaExceeded, Usage, charge
+from accounts.models import Preferences, QuotaExceeded, Usage, charge
 from checks.forms import ImportForm, RuleForm, rules_csv
 from checks.models import PronunciationRule
 from clones.models import SYSTEM_VOICES, Utterance
@@ -104,6 +104,7 @@ def try_rule(rule):
             clone=rule.clone,
             system_voice="" if rule.clone_id else SYSTEM_VOICES[0][0],
             text=rule.phrase,
+            check_requested=Preferences.of(rule.owner).check_speech,  # heard back as any one-off speech
         )
         enqueue_utterance(utterance)
     return utterance

@@ -10,6 +10,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Preferences
 from clones import system_voices
 from clones.intake import ACCEPT, AudioError, prepare_sample, upload_too_large_message
 from clones.models import Clone, Tag, Utterance
@@ -233,7 +234,8 @@ class SpeechForm(forms.ModelForm):
             "speed": _("From 0.5 (slow) to 2 (fast); 1 is normal."),
             "volume": _("From 0.1 (quiet) to 10 (loud); 1 is normal."),
             "check_requested": _(
-                "Speech recognition compares what was said with your text (charged as seconds of speech checked)."
+                "Speech recognition compares what was said with your text (charged as seconds of speech checked); "
+                "speech that differs is made again (charged as speech) and the closest kept."
             ),
         }
         # Sliders, so the range is visible before anything is typed; the page shows the value beside them.
@@ -246,6 +248,9 @@ class SpeechForm(forms.ModelForm):
     def __init__(self, *args, owner, clone=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner, self.clone = owner, clone
+        if not self.is_bound and "check_requested" not in kwargs.get("initial", {}):
+            # Ticked as the owner's account says (their page's setting); each speech may say otherwise.
+            self.initial["check_requested"] = Preferences.of(owner).check_speech
         limit = number_format(settings.SPEECH_MAX_TEXT_CHARS, force_grouping=True)
         self.fields["text"].help_text = _("Up to %(limit)s characters.") % {"limit": limit}
         if clone is None:

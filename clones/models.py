@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from checks.models import HeardBack
 from clones import leases, stored_files
 from clones.audio import PROVIDER_FORMATS
 from clones.intake import advice_messages
@@ -534,8 +535,9 @@ def utterance_upload_to(utterance, filename):
     return f"utterances/{utterance.uuid}.wav"
 
 
-class Utterance(models.Model):
-    """A text spoken in a cloned voice or a system voice."""
+class Utterance(HeardBack):
+    """A text spoken in a cloned voice or a system voice; heard back (HeardBack) once spoken, when its
+    owner checks speech, and spoken again while it differs (checks.tasks)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -554,14 +556,9 @@ class Utterance(models.Model):
     text = models.TextField(_("text"))
     # The text as sent to the provider, after the owner's pronunciation rules (checks.models).
     sent_text = models.TextField(_("text sent"), blank=True)
-    # Heard back and compared with the text once spoken, when asked for (checks/): one recognition, charged.
+    # Heard back and compared with the text once spoken, and spoken again while it differs (checks/):
+    # the owner's choice (accounts.models.Preferences), or the request's where it said.
     check_requested = models.BooleanField(_("hear it back and check it"), default=False)
-    check_status = models.CharField(_("check"), max_length=10, blank=True)  # as studio.models.Take.Check
-    transcript = models.TextField(_("heard"), blank=True)
-    error_rate = models.FloatField(_("error rate"), null=True, blank=True)
-    check_diff = models.JSONField(_("comparison"), default=list, blank=True)
-    check_error = models.TextField(_("check error"), blank=True)
-    check_lease_expires_at = models.DateTimeField(_("check lease expires"), null=True, blank=True, editable=False)
     speed = models.FloatField(_("speed"), default=1.0)
     volume = models.FloatField(_("volume"), default=1.0)
     audio = models.FileField(_("audio"), upload_to=utterance_upload_to, blank=True)
@@ -574,7 +571,8 @@ class Utterance(models.Model):
     failure_message = models.TextField(_("failure message"), blank=True, editable=False)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     # Held by the worker speaking it (clones.leases), so that neither a redelivered message nor the
-    # sweep sends its text to the provider a second time while it is being spoken.
+    # sweep sends its text to the provider a second time while it is being spoken; once it is ready,
+    # by the worker hearing it back or speaking it again (checks.tasks).
     lease_expires_at = models.DateTimeField(_("lease expires"), null=True, blank=True, editable=False)
     # When it was last put in the queue (created, waiting for a retry, queued again by the sweep).
     queued_at = models.DateTimeField(_("queued"), default=timezone.now, editable=False)
@@ -644,31 +642,33 @@ class Utterance(models.Model):
             self.refresh_from_db()
         return bool(taken)
 
-    def check_state(self):
-        """(state, label) of the check, as a studio line shows it: checked, differs, checking, unchecked."""
-        if self.check_status == "passed":
-            return "checked", gettext("Checked")
-        if self.check_status == "differs":
-            return "differs", gettext("Differs")
-        if self.check_status in ("pending", "checking"):
-            return "checking", gettext("Checking")
-        return "unchecked", gettext("Unchecked")
+    def claim_redo(self):
+        """Take the lease for speaking it again (checks.tasks.redo_utterance); False if another worker
+        holds it or it is not waiting to be spoken again."""
+        now = timezone.now()
+        taken = Utterance.objects.filter(
+            leases.unheld(now), pk=self.pk, status=self.Status.READY, check_status=self.Check.REDOING
+        ).update(lease_expires_at=leases.lease_deadline(now))
+        if taken:
+            self.refresh_from_db()
+        return bool(taken)
 
-    def compared(self):
-        """The expected and the heard text in pieces, the differing ones marked (checks.compare.sides)."""
-        from checks.compare import sides  # a pure function of the stored comparison
-
-        return dict(zip(("expected", "heard"), sides(self.check_diff), strict=True))
-
-    @property
-    def error_percent(self):
-        return floatformat((self.error_rate or 0) * 100, 1)
+    def keep_attempt(self, attempt):
+        """Make a heard-back attempt the utterance's speech: its audio, its length, and its check."""
+        self.audio.name, self.duration, self.parts = attempt.audio.name, attempt.duration, attempt.provider_calls
+        self.sent_text = attempt.sent_text
+        for name in self.CHECK_RESULT:
+            setattr(self, name, getattr(attempt, name))
+        self.save(update_fields=["audio", "duration", "parts", "sent_text", *self.CHECK_RESULT])
 
     def mark_ready(self, duration, parts):
         self.duration, self.parts = duration, parts
         self.status, self.finished_at = self.Status.READY, timezone.now()
         self.error_code = self.error_message = ""
         self.lease_expires_at = None
+        if self.check_requested:
+            # In the same save that makes it ready: it is never seen ready and not yet to be checked.
+            self.check_status = self.Check.PENDING
         self.save()
         utterance_finished.send(sender=Utterance, utterance=self)
 
@@ -697,6 +697,7 @@ class Utterance(models.Model):
             error_code="",
             error_message="",
             failure_message="",
+            check_status=self.Check.PENDING if self.check_requested else "",
         )
         if stored:
             self.refresh_from_db()

@@ -10,6 +10,7 @@ Follow a clone: `process` runs `upload_sample`, `create_voice` and `fetch_previe
 makes one provider call and saves its result at once, so a retry skips the steps already done.
 """
 
+import contextlib
 import contextvars
 import logging
 import shutil
@@ -226,6 +227,35 @@ def synthesize(utterance, client):
     # The owner's pronunciation rules rewrite the text before it is sent; the utterance keeps what was sent.
     utterance.sent_text = spoken_form(utterance.text, utterance.owner, utterance.clone)
     texts = split_text(utterance.sent_text, bigmodel.SPEECH_MAX_CHARS)
+    with _spoken(utterance, client, texts, str(utterance.uuid)) as (joined, seconds):
+        with joined.open("rb") as audio:
+            utterance.audio.save(f"{utterance.uuid}.wav", File(audio), save=False)
+    utterance.mark_ready(round(seconds, 2), len(texts))
+    delete_speech_parts(utterance)
+
+
+def speak_again(utterance, attempt, client):
+    """Speak the utterance's text once more, into `attempt` (checks.tasks.redo_utterance), as `synthesize`
+    speaks it: its parts are kept as they are paid for, so a retried task does not pay for them twice."""
+    texts = split_text(attempt.sent_text, bigmodel.SPEECH_MAX_CHARS)
+    key = f"{utterance.uuid}-{attempt.number}"
+    with _spoken(utterance, client, texts, key) as (joined, seconds):
+        with joined.open("rb") as audio:
+            attempt.audio.save(f"{key}.wav", File(audio), save=False)
+    attempt.duration, attempt.provider_calls = round(seconds, 2), len(texts)
+    attempt.save(update_fields=["audio", "duration", "provider_calls"])
+    delete_attempt_parts(utterance, attempt)
+
+
+def delete_attempt_parts(utterance, attempt):
+    """The parts kept while an attempt was spoken, once it is joined or given up on."""
+    for index in range(len(split_text(attempt.sent_text, bigmodel.SPEECH_MAX_CHARS))):
+        default_storage.delete(_part_name(f"{utterance.uuid}-{attempt.number}", index))
+
+
+@contextlib.contextmanager
+def _spoken(utterance, client, texts, key):
+    """The texts spoken in the utterance's voice and joined: (path of the WAV, seconds), while the block runs."""
     workers = max(1, min(settings.SPEECH_PARALLEL_PARTS, len(texts)))
     with tempfile.TemporaryDirectory(prefix="voiceclone-speech-") as folder:
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -234,7 +264,7 @@ def synthesize(utterance, client):
             # the pool thread it would be that thread's own empty context. One copy per part, as a
             # context can be entered by one thread at a time.
             futures = [
-                pool.submit(contextvars.copy_context().run, _speech_part, utterance, client, index, text, folder)
+                pool.submit(contextvars.copy_context().run, _speech_part, utterance, client, index, text, folder, key)
                 for index, text in enumerate(texts)
             ]
             paths = [future.result() for future in futures]
@@ -243,29 +273,26 @@ def synthesize(utterance, client):
         seconds = join_parts(
             paths, joined, pause_seconds=settings.SPEECH_PAUSE_SECONDS, trim=watermark.trim_part_chunks
         )
-        with joined.open("rb") as audio:
-            utterance.audio.save(f"{utterance.uuid}.wav", File(audio), save=False)
-    utterance.mark_ready(round(seconds, 2), len(texts))
-    delete_speech_parts(utterance)
+        yield joined, seconds
 
 
 COPY_CHUNK = 64 * 1024
 
 
-def _part_name(utterance, index):
-    return f"speech-parts/{utterance.uuid}/{index:03d}.wav"
+def _part_name(key, index):
+    return f"speech-parts/{key}/{index:03d}.wav"
 
 
 def delete_speech_parts(utterance):
     """The parts kept while an utterance was spoken, once it is joined or given up on."""
     for index in range(len(split_text(utterance.text, bigmodel.SPEECH_MAX_CHARS))):
-        default_storage.delete(_part_name(utterance, index))
+        default_storage.delete(_part_name(utterance.uuid, index))
 
 
-def _speech_part(utterance, client, index, text, folder):
+def _speech_part(utterance, client, index, text, folder, key):
     """The part's audio in a local file: from the storage if an earlier attempt was paid for it, else spoken."""
     path = Path(folder) / f"{index:03d}.wav"
-    name = _part_name(utterance, index)
+    name = _part_name(key, index)
     try:
         if default_storage.exists(name):
             with default_storage.open(name, "rb") as kept, path.open("wb") as local:

@@ -233,6 +233,8 @@ class SpeechStream:
         if not self.utterance.finish_stream(round(seconds, 2), len(self.texts)):
             # The sweep took it meanwhile (a stream longer than STUCK_AFTER_SECONDS): the queue stores it.
             self.utterance.audio.delete(save=False)
+        else:
+            tasks.queue_check(self.utterance)  # heard back by a worker, as queued speech is
         self.finished = True
 
     def _broke(self, error):

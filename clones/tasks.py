@@ -34,6 +34,14 @@ def enqueue_utterance(utterance):
     transaction.on_commit(partial(synthesize_utterance.delay, utterance.pk))
 
 
+def queue_check(utterance):
+    """Speech just made is heard back when its owner checks speech (Utterance.mark_ready and
+    finish_stream mark it). By name: the checks app's tasks import this module."""
+    if utterance.check_status == Utterance.Check.PENDING:
+        send = partial(current_app.send_task, "checks.tasks.check_utterance", args=[utterance.pk], queue="checks")
+        transaction.on_commit(send)
+
+
 def finish_broken_stream(utterance, error):
     """A streamed utterance that broke (clones.streaming) is spoken whole by a worker and stored as any
     other, without a second charge; one the provider refused for good fails at once instead."""
@@ -150,10 +158,7 @@ def synthesize_utterance(self, utterance_id):
             billing(utterance.owner_id, f"utterance:{utterance.pk}"),
         ):
             pipeline.synthesize(utterance, client)
-        if utterance.check_requested:
-            # By name: the checks app's tasks import this module.
-            Utterance.objects.filter(pk=utterance.pk).update(check_status="pending")
-            current_app.send_task("checks.tasks.check_utterance", args=[utterance.pk], queue="checks")
+        queue_check(utterance)
     except bigmodel.TransientError as exc:
         if self.request.retries >= settings.CLONE_MAX_RETRIES:
             pipeline.fail_utterance(utterance, exc)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("speak/stream/", views.speak_stream, name="speak_stream"),
     path("utterances/<uuid:uuid>/status/", views.utterance_status, name="utterance_status"),
     path("utterances/<uuid:uuid>/audio/", views.utterance_audio, name="utterance_audio"),
+    path("utterances/<uuid:uuid>/accept/", views.accept_utterance, name="accept_utterance"),
     path("s/<str:token>/", views.share, name="share"),
     path("s/<str:token>/audio/", views.share_preview, name="share_preview"),
 ]

@@ -9,7 +9,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -110,7 +110,7 @@ def detail(request, uuid):
     # The owner of a clone still in progress gets the form too, shown by the page once it is ready.
     if clone.can_speak(request.user) or (context["can_manage"] and not clone.is_finished):
         context["speech_form"] = SpeechForm(owner=request.user, clone=clone)
-        context["utterances"] = clone.utterances.filter(owner=request.user)[:20]
+        context["utterances"] = clone.utterances.filter(owner=request.user).prefetch_related("speech_attempts")[:20]
     if context["can_manage"]:
         context["settings_form"] = CloneSettingsForm(instance=clone)
         context["share_url"] = request.build_absolute_uri(clone.get_share_url())
@@ -245,7 +245,7 @@ def speak_with_clone(request, uuid):
         "clone": clone,
         "can_manage": clone.can_manage(request.user),
         "speech_form": form,
-        "utterances": clone.utterances.filter(owner=request.user)[:20],
+        "utterances": clone.utterances.filter(owner=request.user).prefetch_related("speech_attempts")[:20],
     }
     return render(request, "clones/detail.html", context, status=400)
 
@@ -255,7 +255,10 @@ def speak(request):
     form = SpeechForm(request.POST or None, owner=request.user, initial={"voice": request.GET.get("voice")})
     if request.method == "POST" and form.is_valid() and _enqueue_speech(request, form):
         return redirect("clones:speak")
-    utterances = Utterance.objects.filter(owner=request.user).select_related("clone")[:30]
+    utterances = (
+        Utterance.objects.filter(owner=request.user).select_related("clone").prefetch_related("speech_attempts")
+    )
+    utterances = utterances[:30]
     context = {"form": form, "utterances": utterances, "usage": usage_summary(request.user)}
     return render(request, "clones/speak.html", context)
 
@@ -309,9 +312,28 @@ def utterance_status(request, uuid):
             "duration": utterance.duration,
             "duration_label": utterance.duration_label,
             "failure_reason": str(utterance.failure_reason),
+            # Heard back once made, maybe spoken again: the page follows it until the check settles.
+            "check": utterance.check_state()[0],
+            "check_busy": utterance.check_busy,
+            "check_html": render_to_string("clones/_utterance_check.html", {"utterance": utterance}, request=request),
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+@login_required
+@require_POST
+def accept_utterance(request, uuid):
+    """Keep speech that differs from its text when heard back: it counts as checked."""
+    utterance = get_object_or_404(Utterance.objects.filter(owner=request.user), uuid=uuid)
+    if utterance.check_status != Utterance.Check.DIFFERS:
+        raise Http404
+    utterance.accept()
+    # Back to the page the button was on (the speak page, a clone's page), if it is one of ours.
+    back = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("clones:speak")
 
 
 @require_GET

@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import ApiToken, QuotaExceeded
+from accounts.models import ApiToken, Preferences, QuotaExceeded
 from clones import streaming, system_voices
 from clones.forms import SpeechForm
 from clones.models import Clone
@@ -104,7 +104,9 @@ def _form(user, body):
     if isinstance(speed, bool) or not isinstance(speed, int | float):
         raise OpenAIError(400, _("“speed” must be a number."), param="speed")
     clone = _voice(user, body["voice"])
-    data = {"text": body["input"], "speed": speed, "volume": 1.0, "voice": body["voice"]}
+    # OpenAI's request has no say in checks: speech is heard back as the account's setting says.
+    data = {"text": body["input"], "speed": speed, "volume": 1.0, "voice": body["voice"],
+            "check_requested": Preferences.of(user).check_speech}  # fmt: skip
     form = SpeechForm(data, owner=user, clone=clone)
     if not form.is_valid():
         name, messages = next(iter(form.errors.items()))

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from checks.models import HeardBack
 from clones import leases, system_voices
 from clones.models import SYSTEM_VOICES, Clone
 from studio.script import spoken_text
@@ -255,9 +256,7 @@ class Line(VoiceChoice):
             return
 
         def rank(take):
-            good = take.check_status in (Take.Check.PASSED, Take.Check.ACCEPTED)
-            rate = take.error_rate if take.error_rate is not None else 2.0
-            return (not good, rate, -take.pk)
+            return (*take.check_rank(), -take.pk)  # the newest among equals
 
         best = min(ready, key=rank)
         Line.objects.filter(pk=self.pk, revision=self.revision, chosen_by_owner=False).update(chosen_take=best)
@@ -265,15 +264,9 @@ class Line(VoiceChoice):
     def check_state(self):
         """(state, label) of the chosen take's check: "checked", "differs", "checking" or "unchecked"."""
         take = self.chosen_take if self.has_fresh_choice else None
-        if take is None or not take.check_status or take.check_status == Take.Check.FAILED:
+        if take is None:
             return "unchecked", gettext("Unchecked")
-        if take.check_status in (Take.Check.PENDING, Take.Check.CHECKING):
-            return "checking", gettext("Checking")
-        if take.check_status == Take.Check.DIFFERS:
-            return "differs", gettext("Differs")
-        if take.check_status == Take.Check.ACCEPTED:
-            return "checked", gettext("Accepted")
-        return "checked", gettext("Checked")
+        return take.check_state()
 
 
 class TakeQuerySet(models.QuerySet):
@@ -295,8 +288,8 @@ def take_upload_to(take, filename):
     return f"takes/{take.uuid}.{filename.rsplit('.', 1)[-1]}"
 
 
-class Take(models.Model):
-    """One rendition of a line, as it read when the take was asked for."""
+class Take(HeardBack):
+    """One rendition of a line, as it read when the take was asked for; heard back (HeardBack) once made."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -304,16 +297,7 @@ class Take(models.Model):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
-    class Check(models.TextChoices):
-        PENDING = "pending", _("To check")
-        CHECKING = "checking", _("Checking")
-        PASSED = "passed", _("Checked")
-        DIFFERS = "differs", _("Differs")
-        ACCEPTED = "accepted", _("Accepted anyway")
-        FAILED = "failed", _("Not checked")
-
     PENDING = (Status.QUEUED, Status.SPEAKING)
-    CHECK_PENDING = (Check.PENDING, Check.CHECKING)
 
     uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="takes", verbose_name=_("line"))
@@ -337,18 +321,6 @@ class Take(models.Model):
     sent_text = models.TextField(_("text sent"), blank=True)
     # 0 for a take someone asked for; n for the n-th made again because the one before it differed.
     auto_retry = models.PositiveSmallIntegerField(_("automatic retry"), default=0)
-    # The check (checks/): what the recognizer heard and how far it is from the text.
-    check_status = models.CharField(_("check"), max_length=10, choices=Check, blank=True)
-    transcript = models.TextField(_("heard"), blank=True)
-    error_rate = models.FloatField(_("error rate"), null=True, blank=True)
-    cer = models.FloatField(_("character error rate"), null=True, blank=True)
-    wer = models.FloatField(_("word error rate"), null=True, blank=True)
-    # [{"op", "expected", "heard"}, ...]: the alignment of the normalized texts (checks.compare).
-    check_diff = models.JSONField(_("comparison"), default=list, blank=True)
-    check_calls = models.PositiveSmallIntegerField(_("check calls"), default=0)
-    check_error = models.TextField(_("check error"), blank=True)
-    check_attempts = models.PositiveSmallIntegerField(_("check attempts"), default=0)
-    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
     error_code = models.CharField(_("error code"), max_length=32, blank=True)
     error_message = models.TextField(_("error message"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -404,54 +376,9 @@ class Take(models.Model):
     def release(self):
         Take.objects.filter(pk=self.pk).update(lease_expires_at=None)
 
-    @property
-    def spans(self):
-        return [chunk for chunk in self.check_diff if chunk["op"] != "equal"]
-
-    def compared(self):
-        """The expected and the heard text in pieces, the differing ones marked (checks.compare.sides)."""
-        from checks.compare import sides  # a pure function; the checks app imports these models
-
-        return dict(zip(("expected", "heard"), sides(self.check_diff), strict=True))
-
-    @property
-    def error_percent(self):
-        return floatformat((self.error_rate or 0) * 100, 1)
-
-    def claim_check(self):
-        """Take the lease for checking; False if the check is done or another worker holds it."""
-        now = timezone.now()
-        taken = (
-            Take.objects.filter(leases.unheld(now), pk=self.pk, status=self.Status.READY)
-            .filter(check_status__in=self.CHECK_PENDING)
-            .update(
-                check_status=self.Check.CHECKING,
-                check_attempts=F("check_attempts") + 1,
-                lease_expires_at=leases.lease_deadline(now),
-                updated_at=now,
-            )
-        )
-        if taken:
-            self.refresh_from_db()
-        return bool(taken)
-
-    def record_check(self, comparison):
-        """Save what was heard; the take passes if its error rate is within CHECK_MAX_ERROR_RATE."""
-        passed = comparison.error_rate <= settings.CHECK_MAX_ERROR_RATE
-        self.check_status = self.Check.PASSED if passed else self.Check.DIFFERS
-        self.transcript, self.error_rate = comparison.heard, comparison.error_rate
-        self.cer, self.wer, self.check_diff = comparison.cer, comparison.wer, comparison.diff
-        self.checked_at, self.lease_expires_at, self.check_error = timezone.now(), None, ""
-        self.save()
-
-    def check_failed(self, message):
-        self.check_status, self.check_error, self.lease_expires_at = self.Check.FAILED, message, None
-        self.save(update_fields=["check_status", "check_error", "lease_expires_at", "updated_at"])
-
     def accept(self):
         """The owner keeps this take although it differs: it counts as checked, and is chosen."""
-        self.check_status = self.Check.ACCEPTED
-        self.save(update_fields=["check_status", "updated_at"])
+        super().accept()
         self.line.choose(self)
 
     def requeue(self, error):

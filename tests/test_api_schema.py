@@ -120,6 +120,10 @@ def test_the_schema_is_served_and_describes_every_endpoint(client):
         ("POST", "/api/v1/dictionary/rules"),
         ("GET", "/api/v1/dictionary/rules/{rule_id}"),
         ("DELETE", "/api/v1/dictionary/rules/{rule_id}"),
+        # The account's settings and keeping one-off speech that differs (tests/test_checks_oneoff.py).
+        ("GET", "/api/v1/account/settings"),
+        ("PATCH", "/api/v1/account/settings"),
+        ("POST", "/api/v1/utterances/{uuid}/accept"),
     }
 
 

@@ -98,3 +98,31 @@ def test_the_dictionary_page_adds_a_rule_and_tries_it(page, live_server, sandbox
     page.reload()
     assert page.locator(".tried .sent-text").inner_text() == "sequel"
     page.locator(".tried audio").wait_for(state="attached")
+
+
+def test_speech_on_the_speak_page_is_heard_back_spoken_again_and_turns_checked(
+    browser, live_server, sandbox, celery_worker, user
+):
+    with csp_checked_page(browser) as page:
+        log_in(page, live_server, user)
+        page.goto(f"{live_server.url}/speak/")
+        assert page.get_by_label("Hear it back and check it").is_checked()  # as the account says, by default
+        # The first speech drops a word; the new attempt is slow enough for the page to show it being made.
+        sandbox.set_faults(
+            [
+                {"route": "audio.speech", "action": "mispeak", "mispeak": "drop", "times": 1, "seed": 3},
+                {"route": "audio.speech", "action": "delay", "latency": 2.5, "times": None},
+            ]
+        )
+        page.get_by_label("Text").fill(TEXT)
+        page.get_by_label("Voice").select_option("tongtong")
+        page.get_by_role("button", name="Speak").click()
+        entry = page.locator("#utterances .utterance").first
+        entry.locator(".check-badge", has_text="Checking").wait_for(timeout=60_000)
+        # Heard back, found to differ, spoken again and heard again: the badge turns without a reload.
+        entry.locator(".check-badge", has_text="Checked").wait_for(timeout=60_000)
+        assert "Spoken 2 times; the closest is kept." in entry.locator(".utterance-check").inner_text()
+        utterance = Utterance.objects.get()
+        assert utterance.check_status == "passed" and utterance.speech_attempts.count() == 2
+        # The player now plays the attempt that was kept.
+        entry.locator("audio[src]").wait_for(state="attached", timeout=20_000)

@@ -217,19 +217,24 @@ def test_one_off_speech_is_heard_back_when_asked_for(client, user, sandbox, cele
     client.post(reverse("clones:speak"), {**speak, "text": "Not checked at all."})
 
     def checked():
-        found = Utterance.objects.filter(check_requested=True).exclude(check_status__in=["", "pending", "checking"])
+        found = Utterance.objects.filter(check_requested=True).exclude(
+            check_status__in=["", "pending", "checking", "redoing"]
+        )
         return found.count() == 2 and Utterance.objects.filter(status="ready").count() == 3
 
     wait_until(checked, 60)
     first, second, third = Utterance.objects.order_by("pk")
-    assert first.check_status == "differs" and first.error_rate == pytest.approx(0.1)
+    # The mis-spoken one differed, was spoken again on its own, and the new attempt is kept.
+    assert first.check_status == "passed" and first.error_rate == 0.0
+    assert [(a.check_status, a.kept) for a in first.speech_attempts.all()] == [("differs", False), ("passed", True)]
+    assert first.speech_attempts.first().error_rate == pytest.approx(0.1)
     assert second.check_status == "passed" and second.transcript == CHINESE and second.error_rate == 0.0
     assert third.check_status == "" and not third.check_requested
-    assert len(sandbox.calls("audio.transcriptions")) == 2  # one each, and none for the third
-    assert len(sandbox.calls("audio.speech")) == 3  # one-off speech is checked, not made again
-    assert Usage.objects.filter(user=user, kind=Usage.Kind.CHECK_SECONDS).count() == 2
+    assert len(sandbox.calls("audio.transcriptions")) == 3  # one each, one for the new attempt, none for the third
+    assert len(sandbox.calls("audio.speech")) == 4
+    assert Usage.objects.filter(user=user, kind=Usage.Kind.CHECK_SECONDS).count() == 3
     page = client.get(reverse("clones:speak")).content.decode()
-    assert page.count('class="badge check-badge check-differs"') == 1 and "check-checked" in page
+    assert page.count('class="badge check-badge check-checked"') == 2 and "check-differs" not in page
 
 
 def test_the_page_follows_a_line_while_its_take_is_being_heard_back(client, user):

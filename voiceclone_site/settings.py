@@ -308,7 +308,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Checks have a queue of their own, which every worker also consumes (first, on Redis): a take's check
 # starts while other lines are still waiting to be spoken, not after all of them.
 CELERY_TASK_QUEUES = (Queue("checks"), Queue("celery"))
-CELERY_TASK_ROUTES = {"checks.tasks.check_take": {"queue": "checks"}}
+CELERY_TASK_ROUTES = {
+    "checks.tasks.check_take": {"queue": "checks"},
+    "checks.tasks.check_utterance": {"queue": "checks"},
+}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged task goes back to the queue after this long: longer than the slowest task.

@@ -1,4 +1,5 @@
-// Follows each pending utterance in the list until its audio is ready.
+// Follows each pending utterance in the list until its audio is ready, and then while it is heard back
+// (and maybe spoken again) until its check settles.
 (function () {
   "use strict";
   function follow(item) {
@@ -23,7 +24,12 @@
             item.querySelector(".download").href = state.audio_url + "?download=1";
             item.querySelector(".utterance-player").hidden = false;
           }
-          if (!state.finished) setTimeout(poll, delay);
+          var check = item.querySelector(".utterance-check");
+          if (check && state.check_html !== undefined && check.dataset.html !== state.check_html) {
+            check.innerHTML = state.check_html;  // rendered and escaped by the server
+            check.dataset.html = state.check_html;
+          }
+          if (!state.finished || state.check_busy) setTimeout(poll, delay);
         })
         .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(poll, delay); });
     }
@@ -32,6 +38,6 @@
   // The streamed path (speech-stream.js) follows the entry it adds for a take the same way.
   window.voicecloneFollowUtterance = follow;
   document.querySelectorAll(".utterance").forEach(function (item) {
-    if (item.dataset.status === "queued" || item.dataset.status === "speaking") follow(item);
+    if (item.dataset.status === "queued" || item.dataset.status === "speaking" || item.dataset.checkBusy) follow(item);
   });
 })();
