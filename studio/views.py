@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from clones import stored_files
 from clones.audio_responses import audio_response
 from clones.models import Utterance
 from studio import script, tasks
@@ -363,7 +364,5 @@ def history(request):
 @require_POST
 def delete_utterance(request, uuid):
     utterance = get_object_or_404(Utterance.objects.filter(owner=request.user), uuid=uuid)
-    if utterance.audio:
-        utterance.audio.delete(save=False)
-    utterance.delete()
+    stored_files.delete_with_files(utterance)  # with an attempt's file still being heard back (checks.models)
     return redirect("studio:history")

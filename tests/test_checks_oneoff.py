@@ -236,3 +236,17 @@ def test_a_check_or_new_attempt_left_by_a_dead_worker_is_swept_and_made(
     assert [a.kept for a in utterance.speech_attempts.all()] == [False, True]  # the newest among equals
     assert utterance.check_status == "passed"
     assert len(sandbox.calls("audio.speech")) == 2 and len(sandbox.calls("audio.transcriptions")) == 2
+
+
+@pytest.mark.worker
+def test_openai_compatible_speech_is_checked_as_the_account_says(
+    live_server, user, api_token, voice_clone, sandbox, celery_worker
+):
+    import openai
+
+    sandbox.set_faults([MISPEAK_ONCE])
+    with openai.OpenAI(base_url=live_server.url + "/v1", api_key=api_token, max_retries=0) as client:
+        client.audio.speech.create(model="tts-1", voice=voice_clone.name, input=ENGLISH, response_format="wav")
+    utterance = settled(Utterance.objects.get())
+    assert utterance.check_requested and utterance.check_status == "passed"
+    assert [a.check_status for a in utterance.speech_attempts.all()] == ["differs", "passed"]
