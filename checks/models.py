@@ -57,6 +57,8 @@ class HeardBack(models.Model):
     CHECK_PENDING = (Check.PENDING, Check.CHECKING)  # to be heard: what a worker may claim
     CHECK_BUSY = (Check.PENDING, Check.CHECKING, Check.REDOING)  # what a page keeps following
     CHECK_GOOD = (Check.PASSED, Check.ACCEPTED)
+    # The fields a check's result sets (take_check_from), saved together.
+    CHECK_RESULT = ["check_status", "transcript", "error_rate", "cer", "wer", "check_diff", "checked_at", "check_error"]
 
     check_status = models.CharField(_("check"), max_length=10, choices=Check, blank=True)
     transcript = models.TextField(_("heard"), blank=True)
@@ -147,8 +149,6 @@ class HeardBack(models.Model):
         self.transcript, self.error_rate = comparison.heard, comparison.error_rate
         self.cer, self.wer, self.check_diff = comparison.cer, comparison.wer, comparison.diff
         self.checked_at, self.check_error = timezone.now(), ""
-
-    CHECK_RESULT = ["check_status", "transcript", "error_rate", "cer", "wer", "check_diff", "checked_at", "check_error"]
 
     def record_check(self, comparison):
         """Save what was heard, and end the worker's lease in the same statement."""

@@ -106,6 +106,8 @@ def test_checking_turned_off_for_the_account_makes_no_recognizer_call(
     assert not Usage.objects.filter(user=user, kind=Usage.Kind.CHECK_SECONDS).exists()
     answer = client.get(f"/api/v1/utterances/{utterance.uuid}", headers={"Authorization": f"Bearer {api_token}"})
     assert answer.json()["check"] is None
+    client.force_login(user)
+    assert 'class="badge check-badge check-unchecked"' in client.get(reverse("clones:speak")).content.decode()
 
 
 @pytest.mark.worker

@@ -434,9 +434,10 @@ if SENTRY_DSN:
     from voiceclone_site.error_reports import init as _init_error_reports
 
     _init_error_reports(SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))
-# Checking speech (checks/): every take is heard back by the provider's recognizer and compared with its
-# text. A take whose error rate (CER for Chinese, WER for English, after normalizing both) is over
-# CHECK_MAX_ERROR_RATE "differs" and is made again, up to CHECK_MAX_RETRIES more takes. The sandbox
+# Checking speech (checks/): every take, and one-off speech of an owner who checks speech, is heard back by
+# the provider's recognizer and compared with its text. A take whose error rate (CER for Chinese, WER for
+# English, after normalizing both) is over CHECK_MAX_ERROR_RATE "differs" and is made again, up to
+# CHECK_MAX_RETRIES more takes (one-off speech: more attempts, the best one kept). The sandbox
 # hears its own correct speech at exactly 0.0, and one word wrong in a 50-token line is 0.02: 0.01
 # catches a single slip in lines of up to 100 words or characters (README: "Checked speech").
 CHECK_MAX_ERROR_RATE = env.float("CHECK_MAX_ERROR_RATE", default=0.01)
