@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from voiceclone_site.celery import worker_command
 
@@ -23,6 +24,16 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Playwright's sync API keeps an event loop running in the test thread; Django would then refuse
 # every ORM call from that thread although nothing async touches the database.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's default language. A request in Chinese (the test client runs
+    the view in the test's thread) leaves Chinese active, and a later test would read lazy
+    messages in it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
