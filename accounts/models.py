@@ -127,13 +127,16 @@ def charge(user, kind, amount, *, per_minute=True):
     as the studio's "generate all": the daily quota applies, the submissions-a-minute limit does not, and
     the charge is not counted as a submission.
     """
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     if EmailConfirmation.is_pending_for(user):
         # An account whose address is unproven spends nothing: otherwise a new sign-up is a new quota.
         raise QuotaExceeded(
             _("Please confirm your email address first: open the link we sent you when you signed up."),
             code="email_unconfirmed",
         )
+    # Read before the lock, as no charge changes it: the lock puts every charge of the user in line (a
+    # studio "generate all" charges a call of each line at once), so what it covers must be short.
+    limit = _daily_limit(user, kind)
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     now = timezone.now()
     spent = Usage.objects.filter(user=user, kind=kind)
     minute_ago, day_ago = now - timedelta(minutes=1), now - timedelta(days=1)
@@ -157,7 +160,6 @@ def charge(user, kind, amount, *, per_minute=True):
             retry_after=retry_after,
         )
     used = totals["used"] or 0
-    limit = _daily_limit(user, kind)
     if used + amount > limit:
         retry_after = _quota_frees_at(today, used, amount, limit, now)
         if kind == Usage.Kind.CLONE:

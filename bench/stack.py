@@ -66,7 +66,10 @@ def setup_django(env):
 
 
 def empty_broker(url):
-    """Drop whatever an earlier run left in the benchmark's own Redis database."""
+    """Drop whatever an earlier run left in the benchmark's own Redis database (a filesystem:// broker
+    lives in the run's own data folder: nothing to drop)."""
+    if not url.startswith("redis"):
+        return
     import redis
 
     redis.Redis.from_url(url).flushdb()

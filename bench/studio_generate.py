@@ -9,7 +9,11 @@ lines / cap x per-call time; the script reports the wall time against it (goal <
 Then one line is regenerated and the project exported again: the time to the new export against one
 provider call measured side by side (goal < 1.2x plus the join), with how many takes the join decoded
 (the unchanged lines must not be decoded again) and the join's own time, hot and cold.
-See bench/README.md.
+
+Where the time went: the worker logs when each task message arrived and when a thread began and ended
+it (BENCH_TIMELINE, bench/tasks.py); with the client's log line of each call and the take rows, the
+script prints each phase of a take (median and longest), the slot time left free while takes waited,
+CPU seconds of the worker and the sandbox, and the database's transactions. See bench/README.md.
 
     .venv/bin/python bench/studio_generate.py [--latency 0.5] [--cap 8] [--chars 10000]
 """
@@ -20,11 +24,14 @@ import datetime
 import math
 import os
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil  # noqa: E402
 
 from bench import stack  # noqa: E402
 
@@ -59,11 +66,83 @@ def wait(query, timeout, what):
         time.sleep(0.05)
 
 
+LOG_TIME = r"^(\S+ \S+),(\d+) "
+
+
+def log_time(stamp, millis):
+    return datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").timestamp() + int(millis) / 1000
+
+
+def database_statements():
+    """Statements the database has run so far (PostgreSQL's counters: transactions, as every statement
+    outside `atomic()` is one); read after a pause, as each backend reports at most once a second."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+    time.sleep(1.1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def timeline(log, takes, started, cap):
+    """Where each take's time went, from the worker's log (BENCH_TIMELINE events, the client's call lines)
+    and the take rows: medians of each phase, and how long slots stood free while takes still waited."""
+    events = collections.defaultdict(dict)
+    for event, task, arg, t in re.findall(
+        r"timeline event=(\w+) task=(\w+) arg=(\S+) t=([\d.]+)", log
+    ):  # the first event of each kind per take (a retry would log a second)
+        events[(task, arg)].setdefault(event, float(t))
+    calls = {}
+    for stamp, millis, route, ms, take_id, _check in re.findall(
+        LOG_TIME + r"INFO clones.bigmodel bigmodel route=(audio.speech|audio.transcriptions) status=200 code=- "
+        r"ms=(\d+) take=(\d+)( check=True)?",
+        log,
+        re.MULTILINE,
+    ):
+        end = log_time(stamp, millis)
+        calls.setdefault((route, take_id), (end - int(ms) / 1000, end))
+    phases = collections.defaultdict(list)
+    rows = []
+    for take in takes:
+        key = str(take.pk)
+        gen, call = events.get(("generate_take", key), {}), calls.get(("audio.speech", key))
+        if not (gen.keys() >= {"received", "start", "end"} and call and take.finished_at):
+            continue
+        stored = take.finished_at.timestamp()
+        row = {
+            "queue → worker has the message": gen["received"] - max(take.created_at.timestamp(), started),
+            "message → a thread starts the task": gen["start"] - gen["received"],
+            "task start → call (claim, charge, slot)": call[0] - gen["start"],
+            "the provider call": call[1] - call[0],
+            "call → files written (decode, measure, normalize)": stored - call[1],
+            "files → task end (save, choose, queue check)": gen["end"] - stored,
+        }
+        for name, seconds in row.items():
+            phases[name].append(seconds)
+        rows.append((gen["received"], gen["start"], call, stored, gen["end"]))
+    # Slot time lost: moments with fewer than `cap` calls in flight while some take had not yet called.
+    spans = [call for _r, _s, call, _st, _e in rows]
+    first_calls = sorted(call[0] for call in spans)
+    lost, step = 0.0, 0.005
+    t = started
+    while first_calls and t < first_calls[-1]:
+        in_flight = sum(1 for a, b in spans if a <= t < b)
+        waiting = sum(1 for a in first_calls if a > t)
+        lost += min(cap - in_flight, waiting) * step if in_flight < cap else 0
+        t += step
+    checks = [e for (task, _a), e in events.items() if task == "check_take" and {"start", "end"} <= e.keys()]
+    return phases, lost, first_calls, checks
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency", type=float, default=0.5, help="seconds the sandbox adds to every call")
     parser.add_argument("--cap", type=int, default=8, help="calls in flight the provider allows (and the app uses)")
-    parser.add_argument("--threads", type=int, default=16, help="task threads of the worker")
+    parser.add_argument("--threads", type=int, help="task threads of the worker (default: the settings' "
+                        "WORKER_CONCURRENCY for this cap, as the Procfile runs it)")  # fmt: skip
+    parser.add_argument("--pool", default="threads", help="the worker's pool (prefork: as `make run` ran it before)")
     parser.add_argument("--chars", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="regenerations measured")
     parser.add_argument("--timeout", type=float, default=600)
@@ -78,14 +157,19 @@ def main():
 
     data_dir = stack.data_dir("voiceclone-bench-studio-")
     env = stack.app_env(
-        args, data_dir, PROVIDER_MAX_CONCURRENCY=args.cap, QUOTA_SPEECH_CHARS_PER_DAY=10**9, LOG_LEVEL="INFO"
+        args,
+        data_dir,
+        PROVIDER_MAX_CONCURRENCY=args.cap,
+        QUOTA_SPEECH_CHARS_PER_DAY=10**9,
+        LOG_LEVEL="INFO",
+        BENCH_TIMELINE=1,
     )
     stack.setup_django(env)
     stack.empty_broker(args.broker_url)
 
     from django.conf import settings
     from django.contrib.auth.models import User
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from clones import bigmodel
     from clones.models import ProviderSlot
@@ -107,8 +191,9 @@ def main():
     processes = []
     try:
         processes.append(stack.start_sandbox(args, data_dir, latency=args.latency, max_concurrency=args.cap))
-        worker = stack.start_worker(env, data_dir, concurrency=args.threads)
+        worker = stack.start_worker(env, data_dir, concurrency=args.threads, pool=args.pool)
         processes.append(worker)
+        sandbox = processes[0]
 
         # Warm-up, as a worker that has run before: the first take imports scipy and pyloudnorm (seconds,
         # holding the import lock) and opens the connections; a one-line project pays that here.
@@ -120,10 +205,17 @@ def main():
         wait(Take.objects.filter(line__project=warm_project, status__in=Take.PENDING).exists, 120, "the warm-up")
 
         # -- generate all ------------------------------------------------------------------------
+        cpu_before = [psutil.Process(p.popen.pid).cpu_times() for p in (worker, sandbox)]
+        statements_before = database_statements()
+        load = os.getloadavg()[0]
         queued = tasks.queue_generation(project)  # its transaction commits inside: the tasks are sent
         started = time.time()
         wait(lambda: takes.filter(status__in=Take.PENDING).exists(), args.timeout, "generate all")
         generated = max(t.finished_at.timestamp() for t in takes) - started
+        cpu_after = [psutil.Process(p.popen.pid).cpu_times() for p in (worker, sandbox)]
+        cpu = [a.user + a.system - b.user - b.system for a, b in zip(cpu_after, cpu_before, strict=True)]
+        generated_takes = list(takes)
+        statements = database_statements() - statements_before
         generated_ids = set(takes.values_list("pk", flat=True))
         failed = takes.exclude(status="ready").count()
 
@@ -145,7 +237,7 @@ def main():
             return row
 
         first = export()  # every take was normalized when it was made: nothing to decode
-        rounds = []
+        rounds, round_rows = [], []
         for n in range(args.rounds):
             line = lines[(n * 7) % len(lines)]
             call = one_call(line)
@@ -159,6 +251,7 @@ def main():
             done = row.finished_at.timestamp()
             join = done - row.created_at.timestamp()
             rounds.append((call, take_done - began, join, done - began, row.decoded_takes))
+            round_rows.append((began, take.pk, row.pk))
         # A cold join, for comparison: every take decoded and normalized again.
         Take.objects.filter(line__project=project).update(normalized_target=None)
         cold = export()
@@ -167,6 +260,7 @@ def main():
         for process in reversed(processes):
             process.stop()
 
+    threads = args.threads or settings.CELERY_WORKER_CONCURRENCY
     calls = collections.Counter()
     held = []
     log = worker.log_path.read_text()
@@ -190,8 +284,8 @@ def main():
     ideal = len(lines) / args.cap * args.latency
     ideal_measured = len(lines) / args.cap * stack.median(held) / 1000
     print(f"script: {len(text):,} characters in {len(lines)} lines ({queued} queued); sandbox latency "
-          f"{args.latency:.2f} s per call, cap {args.cap} (sandbox and app), 1 worker x {args.threads} threads, "
-          f"Redis, PostgreSQL")  # fmt: skip
+          f"{args.latency:.2f} s per call, cap {args.cap} (sandbox and app), 1 worker x {threads} {args.pool}, "
+          f"{settings.CELERY_BROKER_URL.split(':')[0]}, {connection.vendor}")  # fmt: skip
     print(f"provider calls: {dict(calls)}; failed takes: {failed}")
     print(f"generate all: {generated:.2f} s; ideal lines / cap x {args.latency} s = {ideal:.2f} s "
           f"(whole rounds: {math.ceil(len(lines) / args.cap) * args.latency:.2f} s) -> ratio {generated / ideal:.2f}x "
@@ -200,6 +294,18 @@ def main():
           f"lines / cap x that: {generated / ideal_measured:.2f}x")  # fmt: skip
     print(f"  calls in flight during generate all: {in_flight:.2f} on average of the cap's {args.cap}; provider "
           f"slots held {sum(held) / 1000 / (args.cap * generated):.0%} of the time")  # fmt: skip
+    print(f"  load average (1 min) at the start: {load:.2f}; CPU seconds during generate all: worker "
+          f"{cpu[0]:.2f}, sandbox {cpu[1]:.2f}; database transactions {statements:,} "
+          f"({statements / len(lines):.0f} a line)")  # fmt: skip
+    phases, lost, first_calls, checks = timeline(log, generated_takes, started, args.cap)
+    print(f"  where a take's time went ({len(phases['the provider call'])} takes; median, max, seconds):")
+    for name, values in phases.items():
+        print(f"    {name:<52} {statistics.median(values):6.3f} {max(values):6.3f}")
+    if first_calls:
+        print(f"  first call {first_calls[0] - started:.2f} s after queueing, last call started at "
+              f"{first_calls[-1] - started:.2f} s; slot-seconds left free while takes waited: {lost:.2f} "
+              f"(= {lost / args.cap:.2f} s of the wall time at the cap); {len(checks)} checks ran meanwhile, "
+              f"{sum(e['end'] - e['start'] for e in checks):.2f} thread-seconds")  # fmt: skip
     print(
         f"first export after generate all: {first.decoded_takes} takes decoded, join "
         f"{first.finished_at.timestamp() - first.created_at.timestamp():.2f} s for {first.duration:.0f} s of audio"
@@ -208,6 +314,27 @@ def main():
         print(f"regenerate one line -> new export: {total:.2f} s = take {take:.2f} s + export {join:.2f} s "
               f"({decoded} takes decoded); one provider call side by side {call:.2f} s; "
               f"take / call {take / call:.2f}x, (total - join) / call {(total - join) / call:.2f}x")  # fmt: skip
+    for n, (began, take_id, export_id) in enumerate(round_rows, 1):
+        take, export_row = Take.objects.get(pk=take_id), Export.objects.get(pk=export_id)
+        events = {}
+        for event, task, arg, t in re.findall(r"timeline event=(\w+) task=(\w+) arg=(\S+) t=([\d.]+)", log):
+            if (task, arg) in {("generate_take", str(take_id)), ("run_export", str(export_id))}:
+                events.setdefault((task, event), float(t))
+        speech = re.search(LOG_TIME + rf"INFO clones.bigmodel bigmodel route=audio.speech status=200 code=- "
+                           rf"ms=(\d+) take={take_id}\b", log, re.MULTILINE)  # fmt: skip
+        if not speech or len(events) < 6:
+            continue
+        end = log_time(speech[1], speech[2])
+        call_start = end - int(speech[3]) / 1000
+        g = {e: events[("generate_take", e)] for e in ("received", "start", "end")}
+        x = {e: events[("run_export", e)] for e in ("received", "start", "end")}
+        created, stored = export_row.created_at.timestamp(), take.finished_at.timestamp()
+        joined = export_row.finished_at.timestamp()
+        print(f"  round {n}: take message {g['received'] - began:.3f} s, thread {g['start'] - g['received']:.3f}, "
+              f"to call {call_start - g['start']:.3f}, call {end - call_start:.3f}, to files "
+              f"{stored - end:.3f}, to task end {g['end'] - stored:.3f}; "
+              f"bench saw it after {created - g['end']:.3f}; export message {x['received'] - created:.3f}, thread "
+              f"{x['start'] - x['received']:.3f}, join {joined - x['start']:.3f}")  # fmt: skip
     print(f"cold join (every take decoded and normalized again): {cold_join:.2f} s, {cold.decoded_takes} decoded")
     if not args.keep:
         stack.cleanup(data_dir)

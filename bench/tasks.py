@@ -5,6 +5,7 @@ saves once at the end: no slots, no lease, no step saved before the next call, n
 clone from being lost or paid for twice. It measures what the queue itself costs, not a design to copy.
 """
 
+import os
 import time
 from datetime import UTC, datetime
 
@@ -38,3 +39,30 @@ def bare_clone(clone_id):
         started_at=started_at,
         finished_at=timezone.now(),
     )
+
+
+# bench/studio_generate.py's timeline: with BENCH_TIMELINE set, the worker logs when each task message
+# reached it and when a thread began and ended the task (wall-clock seconds), with the task's first
+# argument (a take's id), so that the script can tell broker, thread, slot and post-processing time apart.
+if os.environ.get("BENCH_TIMELINE"):
+    import logging
+
+    from celery.signals import task_postrun, task_prerun, task_received
+
+    _timeline = logging.getLogger("bench.timeline")
+
+    def _log(event, name, args):
+        _timeline.info("timeline event=%s task=%s arg=%s t=%.4f", event, name.rsplit(".", 1)[-1],
+                       args[0] if args else "-", time.time())  # fmt: skip
+
+    @task_received.connect
+    def _received(request, **kwargs):
+        _log("received", request.name, request.args)
+
+    @task_prerun.connect
+    def _prerun(task, args, **kwargs):
+        _log("start", task.name, args)
+
+    @task_postrun.connect
+    def _postrun(task, args, **kwargs):
+        _log("end", task.name, args)

@@ -10,6 +10,7 @@ import contextlib
 import random
 import threading
 import time
+from functools import partial
 
 from django.conf import settings
 from django.utils import timezone
@@ -18,8 +19,6 @@ from clones import bigmodel
 from clones.models import ProviderSlot, provider_call_settled
 
 FREE = timezone.make_aware(timezone.datetime(2000, 1, 1))
-# Signalled when a thread of this process frees a slot (Celery's threads pool runs many calls at once).
-_released = threading.Condition()
 
 
 # The provider limits calls in flight per model: speech recognition (the checks) has slots of its own,
@@ -37,10 +36,10 @@ def _take(number, now, lease):
     return ProviderSlot.objects.filter(number=number, expires_at__lt=now).update(expires_at=now + lease)
 
 
-def _try_take(count, lease, base=SPEECH):
+def _try_take(count, lease, base=SPEECH, first=None):
     """A free slot's number, or None. One query when the first slot tried is free, two when all are busy."""
     now = timezone.now()
-    first = base + random.randint(1, count)
+    first = first or base + random.randint(1, count)
     if _take(first, now, lease):
         return first
     free = list(
@@ -69,21 +68,74 @@ def provider_slot(base=SPEECH):
         yield None
         return
     lease = provider_call_settled()
-    deadline = time.monotonic() + settings.PROVIDER_SLOT_WAIT_SECONDS
+    waiting = _waiting.setdefault(base, _Waiting())  # atomic: one per pool however many threads ask
     number = _try_take(count, lease, base)
     if number is None:
         _ensure_slots(count, base)
-    while number is None:
-        if time.monotonic() > deadline:
-            # Surfaces like the provider's own concurrency error, and is retried the same way.
-            raise bigmodel.RateLimited("All provider slots stayed busy", code="slots")
-        with _released:
-            # Woken at once when a thread of this process frees a slot; others are noticed by polling.
-            _released.wait(timeout=random.uniform(0.02, 0.1))
-        number = _try_take(count, lease, base)
+        number = waiting.wait_for(partial(_try_take, count, lease, base))
     try:
         yield number
     finally:
         ProviderSlot.objects.filter(number=number).update(expires_at=FREE)
-        with _released:
-            _released.notify()
+        waiting.freed(number)
+
+
+class _Waiting:
+    """The threads of this process waiting for a slot of one pool (Celery's threads pool runs many calls
+    at once; a "generate all" has dozens of takes waiting).
+
+    A slot freed by a thread of this process wakes one waiter, which tries that slot first. Slots freed
+    by other processes can only be seen in the database, and one waiter at a time looks there, every
+    20 to 100 ms: when every waiter polled, dozens of threads each ran two queries ten times a second,
+    and the worker spent its CPU and the database's on that instead of on the takes.
+    """
+
+    NAP = 1.0  # the longest a waiter sleeps without looking itself, should a wake-up go astray
+
+    def __init__(self):
+        self.condition = threading.Condition()
+        self.waiters = 0
+        self.polling = False
+        self.just_freed = []
+
+    def wait_for(self, try_take):
+        with self.condition:
+            self.waiters += 1
+        try:
+            return self._wait_for(try_take)
+        finally:
+            with self.condition:
+                self.waiters -= 1
+
+    def _wait_for(self, try_take):
+        deadline = time.monotonic() + settings.PROVIDER_SLOT_WAIT_SECONDS
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                # Surfaces like the provider's own concurrency error, and is retried the same way.
+                raise bigmodel.RateLimited("All provider slots stayed busy", code="slots")
+            with self.condition:
+                polling = not self.polling
+                self.polling = self.polling or polling
+                if not self.just_freed:
+                    self.condition.wait(timeout=min(left, random.uniform(0.02, 0.1) if polling else self.NAP))
+                hint = self.just_freed.pop() if self.just_freed else None
+                if polling:
+                    self.polling = False
+            number = try_take(first=hint)
+            if number is not None:
+                if polling:
+                    with self.condition:
+                        self.condition.notify()  # another waiter takes over the polling
+                return number
+
+    def freed(self, number):
+        with self.condition:
+            if self.waiters:
+                self.just_freed.append(number)
+                self.condition.notify()
+            else:
+                self.just_freed.clear()  # stale: nobody took them
+
+
+_waiting = {}

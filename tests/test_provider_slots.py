@@ -1,12 +1,16 @@
 """The global cap on provider calls in flight: bursts queue instead of failing with 429."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from clones import bigmodel
+from clones import bigmodel, provider_slots
+from clones.models import ProviderSlot
 from clones.provider_slots import provider_slot
 from sandbox.testing import running_sandbox
 
@@ -69,3 +73,41 @@ def test_waiting_too_long_is_a_retryable_rate_limit(settings):
     finally:
         release.set()
         holder.join()
+
+
+def test_threads_waiting_for_a_slot_leave_the_polling_to_one_of_them(settings, monkeypatch):
+    """A slot freed by another process is only seen in the database: one waiting thread looks for it,
+    not every one (dozens wait during a studio "generate all"), and it is found all the same."""
+    settings.PROVIDER_MAX_CONCURRENCY = 1
+    with provider_slot():
+        pass  # the slot row exists
+    # Held by another process: its row is taken, and no thread of this one will free it.
+    ProviderSlot.objects.update(expires_at=timezone.now() + timedelta(minutes=5))
+    looks = []
+    real_try_take = provider_slots._try_take
+
+    def counted(*args, **kwargs):
+        looks.append(threading.current_thread().name)
+        return real_try_take(*args, **kwargs)
+
+    monkeypatch.setattr(provider_slots, "_try_take", counted)
+    got = []
+
+    def wait():
+        try:
+            with provider_slot():
+                got.append(threading.current_thread().name)
+        finally:
+            connection.close()
+
+    waiters = [threading.Thread(target=wait, name=f"waiter-{n}") for n in range(10)]
+    for thread in waiters:
+        thread.start()
+    time.sleep(1.0)
+    # One poller every 20-100 ms (about 17 looks a second) plus each waiter's look on arrival and at
+    # most one more each after a nap: well under 10 threads each looking 17 times a second.
+    assert len(looks) < 60, f"{len(looks)} looks at the database in a second"
+    ProviderSlot.objects.update(expires_at=provider_slots.FREE)  # the other process frees it
+    for thread in waiters:
+        thread.join(timeout=30)
+    assert sorted(got) == sorted(thread.name for thread in waiters)

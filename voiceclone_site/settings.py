@@ -171,8 +171,19 @@ SPEECH_PAUSE_SECONDS = 0.3
 # its whole length: a process serves at most this many at once (the rest answer 503 before any audio),
 # so the site's pages always keep GUNICORN_THREADS - STREAMS_PER_PROCESS threads of their own.
 STREAMS_PER_PROCESS = env.int("STREAMS_PER_PROCESS", default=16)
-# Task threads of a Celery worker process (the Procfile hands the same variable to `celery --concurrency`).
-WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=8)
+# Provider calls in flight at once across all workers; past it calls wait (up to the second value).
+PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", default=4)
+PROVIDER_SLOT_WAIT_SECONDS = env.float("PROVIDER_SLOT_WAIT_SECONDS", default=120.0)
+# Task threads of a Celery worker process (CELERY_WORKER_CONCURRENCY below). A task holds its thread
+# while it waits for a provider slot, while it calls, and while it stores the result. Speech and
+# recognition (the checks) have PROVIDER_MAX_CONCURRENCY slots each, and a studio "generate all" keeps
+# both busy at once, so a worker needs a thread for every slot of both and a few more to store takes
+# and pick up the next ones: with fewer, checks hold the threads and the speech slots stand idle
+# (bench/README.md, studio).
+WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=2 * PROVIDER_MAX_CONCURRENCY + 4)
+# Seconds a worker thread keeps the interpreter while others wait for it (Python's default is 0.005);
+# see voiceclone_site/celery.py.
+WORKER_SWITCH_INTERVAL = env.float("WORKER_SWITCH_INTERVAL", default=0.0005)
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 # Connections are checked before reuse, so a restarted database server is no problem.
@@ -298,8 +309,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
         "control_folder": str(_queue_dir / "control"),
-        "polling_interval": 0.2,
+        # An idle worker looks at the folder this often, and a new task waits for the next look: at
+        # 0.2 s, a regenerated line's take waited 0.15 s on average before a 0.5 s provider call
+        # (bench/README.md, studio). A look lists one small folder: 20 a second cost next to nothing.
+        "polling_interval": 0.05,
     }
+# Tasks wait on the provider, not the CPU: one process of threads, so that the provider slots freed by
+# one thread wake the next at once (clones/provider_slots.py), as `make run` and the Procfile both run it.
+CELERY_WORKER_POOL = "threads"
+CELERY_WORKER_CONCURRENCY = WORKER_CONCURRENCY
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only once it has finished, so a worker that dies mid-task hands it back.
 CELERY_TASK_ACKS_LATE = True
@@ -352,9 +370,6 @@ BIGMODEL_BASE_URL = env(
 )
 BIGMODEL_CLONE_MODEL = env("BIGMODEL_CLONE_MODEL", default="glm-tts-clone")
 BIGMODEL_TTS_MODEL = env("BIGMODEL_TTS_MODEL", default="glm-tts")
-# Provider calls in flight at once across all workers; past it calls wait (up to the second value).
-PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", default=4)
-PROVIDER_SLOT_WAIT_SECONDS = env.float("PROVIDER_SLOT_WAIT_SECONDS", default=120.0)
 BIGMODEL_CONNECT_TIMEOUT = env.float("BIGMODEL_CONNECT_TIMEOUT", default=5.0)
 BIGMODEL_READ_TIMEOUT = env.float("BIGMODEL_READ_TIMEOUT", default=60.0)
 # Sent as `watermark_enabled` with every speech request. The provider marks generated speech as AI-made
