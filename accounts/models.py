@@ -97,7 +97,9 @@ def charge(user, kind, amount, *, per_minute=True):
     as the studio's "generate all": the daily quota applies, the submissions-a-minute limit does not, and
     the charge is not counted as a submission.
     """
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    # "No key": charges still queue one after another on this lock, but rows that only refer to the user
+    # (a streamed part's ledger row, written while the user's next requests charge) need not wait for it.
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     if EmailConfirmation.is_pending_for(user):
         # An account whose address is unproven spends nothing: otherwise a new sign-up is a new quota.
         raise QuotaExceeded(
