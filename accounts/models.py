@@ -136,7 +136,9 @@ def charge(user, kind, amount, *, per_minute=True):
     # Read before the lock, as no charge changes it: the lock puts every charge of the user in line (a
     # studio "generate all" charges a call of each line at once), so what it covers must be short.
     limit = _daily_limit(user, kind)
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    # "No key": charges still queue one after another on this lock, but rows that only refer to the user
+    # (a streamed part's ledger row, written while the user's next requests charge) need not wait for it.
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     now = timezone.now()
     spent = Usage.objects.filter(user=user, kind=kind)
     minute_ago, day_ago = now - timedelta(minutes=1), now - timedelta(days=1)

@@ -227,7 +227,7 @@ def refetch_clone_preview(request, uuid: UUID):
 def speak(request, uuid: UUID, payload: schemas.SpeechIn, response: HttpResponse):
     """Queue a text to be spoken in the clone's voice. Poll the utterance until `finished`, then get its audio.
     Or, with `stream: true`, hear it as it is made (200, audio/wav)."""
-    clone = get_object_or_404(Clone.objects.visible_to(request.auth).prefetch_related("tags"), uuid=uuid)
+    clone = get_object_or_404(Clone.objects.visible_to(request.auth), uuid=uuid)
     if not (clone.can_manage(request.auth) or clone.can_speak(request.auth)):
         raise Http404
     if not clone.can_speak(request.auth):

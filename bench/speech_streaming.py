@@ -157,6 +157,9 @@ def first_byte_benchmark(args, env, data_dir):
         if web:
             web.stop()
         sandbox.stop()
+    if args.json:
+        raw = {f"{length} {name}": [seconds * 1000 for seconds in results[length, name]] for length, name in results}
+        _save(args.json, "first_byte_ms", raw)
     print(f"Time to first audio byte, median of {args.rounds} rounds (ms); sandbox first-chunk latency 100 ms")
     print(f"{'characters':>10} {'direct':>8} {'API':>8} {'page':>8} {'API overhead':>13} {'page overhead':>14}")
     for length in (100, 1000, 10_000):
@@ -212,6 +215,9 @@ def concurrent_streams(args, env, data_dir):
             web.stop()
         sandbox.stop()
     ok = [o for o in outcomes if o and o[0] == "ok"]
+    if args.json:
+        gallery = {"without": quiet, "during": busy, "after": after}
+        _save(args.json, "streams", {"outcomes": outcomes, "took": took, "gallery": gallery})
     print(f"{args.streams} streams of {len(text)} characters at once, 4 provider slots, speech paced at 4x; "
           f"all done in {took:.1f} s")  # fmt: skip
     print(f"  finished: {len(ok)}; not: {[o for o in outcomes if not o or o[0] != 'ok']}")
@@ -231,6 +237,14 @@ def concurrent_streams(args, env, data_dir):
               f"p99 {result['p99']:.1f} ms, failed {result['failed']}")  # fmt: skip
 
 
+def _save(path, key, value):
+    """Add the raw figures to a JSON file, for runs compared side by side (several runs, one file each)."""
+    path = Path(path)
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    saved[key] = value
+    path.write_text(json.dumps(saved, indent=1))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=10)
@@ -239,6 +253,7 @@ def main():
     parser.add_argument("--skip-first-byte", action="store_true")
     parser.add_argument("--skip-concurrent", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs")
+    parser.add_argument("--json", help="also write the raw figures (every round) to this JSON file")
     stack.add_arguments(parser)
     args = parser.parse_args()
     data_dir = stack.data_dir("voiceclone-bench-stream-")

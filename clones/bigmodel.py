@@ -13,6 +13,8 @@ import dataclasses
 import functools
 import json
 import logging
+import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -318,6 +320,34 @@ def _read(record, body, what):
     return record(**values)
 
 
+class _SharedConnections(requests.adapters.HTTPAdapter):
+    """Connections to the API kept open from one client to the next, within a process.
+
+    A client lives for one task or one streamed part, and its own pool would open a connection (on the
+    real service a TLS handshake: round trips to the provider's host) before every stream's first
+    audio. urllib3's pool is safe to share between threads, and it drops a connection the server has
+    closed before reusing it. Closing a client must not close the connections the others use.
+    """
+
+    def close(self):
+        pass
+
+
+_shared = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_connections():
+    # One per process: a forked child (a worker process) must never write to its parent's sockets.
+    with _shared_lock:
+        adapter = _shared.get(os.getpid())
+        if adapter is None:
+            _shared.clear()
+            # Enough for every stream part a web process runs at once, and every task thread of a worker.
+            adapter = _shared[os.getpid()] = _SharedConnections(pool_maxsize=64)
+        return adapter
+
+
 class BigModelClient:
     def __init__(
         self,
@@ -343,6 +373,7 @@ class BigModelClient:
         # If it raises, the call is not made.
         self.before_paid_call = before_paid_call
         self.session = requests.Session()
+        self.session.mount(self.base_url + "/", _shared_connections())
         self.session.headers["Authorization"] = f"Bearer {api_key}"
         self.calls = 0  # requests sent, for check_provider's report
 
@@ -468,6 +499,9 @@ class BigModelClient:
         chunks = 0
         try:
             with self.limiter():
+                # Paid like the whole reply is, by the characters sent; metered before it goes out.
+                if self.before_paid_call is not None:
+                    self.before_paid_call("audio.speech", len(input))
                 started = time.monotonic()  # time the call, not the wait for a slot
                 response = self.session.post(
                     self.base_url + "/audio/speech", json=payload, timeout=self.timeout, stream=True
@@ -516,6 +550,8 @@ class BigModelClient:
                 payload["request_id"],
                 context,
             )
+            if self.on_call is not None:
+                self.on_call("audio.speech.stream", status, code, now - started if started else 0.0)
 
     def transcribe(self, fileobj, filename, *, model="glm-asr-2512"):
         body = self._json(
@@ -665,10 +701,17 @@ def _strict_hex(text):
 _STREAM_DECODERS = {"base64": lambda text: base64.b64decode(text, validate=True), "hex": _strict_hex}
 
 
+# A finished stream's body ends (its last, empty chunk) just after [DONE]: how long to wait for that,
+# and how much more to read, before giving up on keeping its connection.
+_ENDING_SECONDS = 0.5
+_ENDING_BYTES = 64 * 1024
+
+
 def _sse_data(response):
     """The `data:` payloads of a server-sent event stream, one per event, until `[DONE]`."""
     lines = []
-    for raw in response.iter_lines(chunk_size=None):
+    received = response.iter_lines(chunk_size=None)
+    for raw in received:
         line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if line.startswith("data:"):
             lines.append(line[5:].removeprefix(" "))
@@ -676,11 +719,31 @@ def _sse_data(response):
             data = "\n".join(lines)
             lines = []
             if data.strip() == "[DONE]":
+                _read_to_the_end(response, received)
                 return
             yield data
         # Comments (":") and the other fields (event, id, retry) carry nothing we use.
     if lines and "\n".join(lines).strip() != "[DONE]":
         yield "\n".join(lines)
+
+
+def _read_to_the_end(response, received):
+    """Read what is left after [DONE] so that the connection goes back to the shared pool for the next
+    call: a response left unread (even by one empty chunk) has its connection closed instead."""
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)  # None: all read already
+    timeout = sock.gettimeout() if sock else None
+    left = _ENDING_BYTES
+    try:
+        if sock:
+            sock.settimeout(_ENDING_SECONDS)
+        for line in received:
+            left -= len(line) + 1
+            if left < 0:
+                return
+        if sock:
+            sock.settimeout(timeout)
+    except (requests.RequestException, OSError):
+        return  # the connection is closed, as it was before; the call itself is complete
 
 
 def _speech_chunk(data, decode, status):

@@ -295,7 +295,7 @@ class SpeechForm(forms.ModelForm):
             raise forms.ValidationError(_("Volume must be more than 0 and at most 10."))
         return volume
 
-    def save(self):
+    def save(self, commit=True):
         utterance = super().save(commit=False)
         utterance.owner = self.owner
         voice = self.cleaned_data.get("voice", "")
@@ -305,5 +305,6 @@ class SpeechForm(forms.ModelForm):
             utterance.system_voice = voice
         else:
             utterance.clone = Clone.objects.owned_by(self.owner).get(uuid=voice)
-        utterance.save()
+        if commit:
+            utterance.save()
         return utterance

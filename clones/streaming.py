@@ -30,10 +30,8 @@ from django.db import connection
 from django.http import StreamingHttpResponse
 
 from accounts.models import billing
-from checks.models import spoken_form
 from clones import bigmodel, pipeline, tasks
 from clones.audio import SPEECH_RATE, wav_bytes
-from clones.models import Utterance
 from clones.provider_slots import provider_slot, renew
 from clones.submissions import start_speech_stream
 from clones.text import split_text
@@ -80,9 +78,7 @@ class SpeechStream:
 
     def __init__(self, utterance):
         self.utterance = utterance
-        # The owner's pronunciation rules rewrite the text before it is sent, as on the queued path.
-        utterance.sent_text = spoken_form(utterance.text, utterance.owner, utterance.clone)
-        Utterance.objects.filter(pk=utterance.pk).update(sent_text=utterance.sent_text)
+        # The text after the owner's pronunciation rules, saved with the row (start_speech_stream).
         self.texts = split_text(utterance.sent_text, bigmodel.SPEECH_MAX_CHARS)
         self.parts = [queue.Queue() for _ in self.texts]
         self.cancelled = threading.Event()
@@ -156,7 +152,7 @@ class SpeechStream:
     # -- hearing them, in order -------------------------------------------------------------------
 
     def start(self):
-        """Begin making the first parts and wait for the first audio; raise its error if there is none."""
+        """Begin making the first part and wait for its first audio; raise its error if there is none."""
         self._launch_next()
         item = self._next_item(0)
         if item is _END or isinstance(item, Exception):
@@ -165,7 +161,12 @@ class SpeechStream:
                 raise bigmodel.BadResponse("BigModel streamed no audio")
             raise item
         self.first = item
-        # The next parts start once the first sound is in hand, so that they never slow it down.
+
+    def _launch_later_parts(self):
+        # Only once the first sound has been handed to the server: started any sooner, their threads
+        # (a slot to take, a connection to open) compete with the first part's for the database, the
+        # GIL and the CPU, and the listener waits for that (bench/README.md: 10 to 80 ms at 10,000
+        # characters). Each part that ends starts the next (`_make`), so SPEECH_PARALLEL_PARTS stay busy.
         for _ in range(min(settings.SPEECH_PARALLEL_PARTS, len(self.texts)) - 1):
             self._launch_next()
 
@@ -203,6 +204,8 @@ class SpeechStream:
                         item, head = _without_mark(head), None
                     self.pcm.append(item)
                     yield item
+                    if len(self.pcm) == 1:  # the first audio is written: the later parts may start
+                        self._launch_later_parts()
                     if time.monotonic() - self.beaten > RENEW_SECONDS:
                         self.utterance.beat()
                         self.beaten = time.monotonic()

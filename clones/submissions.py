@@ -7,6 +7,7 @@ QuotaExceeded leaves nothing behind.
 from django.db import transaction
 
 from accounts.models import QuotaExceeded, Usage, charge
+from checks.models import spoken_form
 from clones.models import Utterance
 from clones.tasks import enqueue_clone, enqueue_utterance, retry_clone
 
@@ -50,10 +51,16 @@ def submit_retry(clone):
 def start_speech_stream(form):
     """Save the utterance of a valid SpeechForm as being spoken by the web process (clones.streaming),
     charged like any other, or raise QuotaExceeded. Nothing is queued: the stream speaks it, and hands
-    it to the queue only if it breaks."""
+    it to the queue only if it breaks.
+
+    The text is sent at once, so the owner's pronunciation rules are applied here, before the user's row
+    is locked, and saved with the row: the stream's first audio waits for no write of its own.
+    """
+    utterance = form.save(commit=False)
+    utterance.sent_text = spoken_form(utterance.text, utterance.owner, utterance.clone)
+    utterance.status, utterance.attempts = Utterance.Status.SPEAKING, 1
     with transaction.atomic():
         charge(form.owner, Usage.Kind.SPEECH_CHARS, len(form.cleaned_data["text"]))
-        form.instance.status, form.instance.attempts = Utterance.Status.SPEAKING, 1
-        form.instance.lease_expires_at = Utterance.stream_lease_deadline()
-        utterance = form.save()
+        utterance.lease_expires_at = Utterance.stream_lease_deadline()
+        utterance.save()
     return utterance

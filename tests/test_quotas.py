@@ -1,13 +1,15 @@
 """Cost control: per-user daily quotas and a submission rate limit, enforced atomically."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
 from django.urls import reverse
 
-from accounts.models import Limits, Usage
+from accounts.models import Limits, ProviderCall, Usage, charge, meter
 from clones.models import Clone, Utterance
 from tests.samples import wav_bytes
 
@@ -92,3 +94,33 @@ def test_twenty_parallel_submissions_with_a_quota_of_five_make_five_clones(live_
     assert codes.count(302) == 5 and codes.count(429) == 15
     assert Clone.objects.count() == 5
     assert Usage.objects.filter(kind="clone").count() == 5
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's (SQLite locks the file)")
+@pytest.mark.django_db(transaction=True)
+def test_a_charge_in_progress_does_not_hold_back_a_paid_calls_ledger_row(user):
+    # A stream's part meters its call while the same user's next requests charge; waiting for their lock
+    # held the first audio of 20 simultaneous streams back by seconds (bench/README.md).
+    charged, finish = threading.Event(), threading.Event()
+
+    def charging():
+        try:
+            with transaction.atomic():
+                charge(user, Usage.Kind.SPEECH_CHARS, 10)
+                charged.set()
+                finish.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=charging)
+    thread.start()
+    try:
+        assert charged.wait(10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            meter(user.pk, "audio.speech", 10, "utterance:1")
+    finally:
+        finish.set()
+        thread.join()
+    assert ProviderCall.objects.filter(user=user).count() == 1 and Usage.objects.filter(user=user).count() == 1

@@ -6,7 +6,9 @@ import io
 import json
 import re
 import threading
+import time
 import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -15,9 +17,10 @@ from django.urls import reverse
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from accounts.models import Usage
-from clones import bigmodel, pipeline
+from accounts.models import ProviderCall, Usage
+from clones import bigmodel, pipeline, streaming
 from clones.models import Clone, Utterance
+from clones.text import split_text
 from sandbox.testing import running_sandbox
 from tests.conftest import wait_until
 
@@ -132,6 +135,47 @@ def test_a_consumer_that_stops_closes_the_provider_call_and_frees_its_slot(paced
     assert call["stream"]["complete"] is False
 
 
+class KeepAliveStream(BaseHTTPRequestHandler):
+    """A provider that keeps connections alive (the sandbox cannot: werkzeug's server closes each one)
+    and, as a real server may, ends a stream's body a moment after its [DONE]."""
+
+    protocol_version = "HTTP/1.1"
+    ports = []
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.ports.append(self.client_address[1])
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for event in (chunk_event(), chunk_event(b"", "stop"), "[DONE]"):
+            data = f"data: {event if isinstance(event, str) else json.dumps(event)}\n\n".encode()
+            self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        time.sleep(0.05)
+        self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_streams_of_different_clients_reuse_one_provider_connection():
+    # A client lives for one streamed part; a connection per part would put a TCP and a TLS handshake
+    # with the real service before every stream's first audio.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveStream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for _ in range(3):
+            url = f"http://127.0.0.1:{server.server_port}"
+            with bigmodel.BigModelClient(url, "key") as client:
+                assert list(client.speech_stream(input=TEXT, voice="tongtong", model="glm-tts"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(KeepAliveStream.ports) == 3 and len(set(KeepAliveStream.ports)) == 1
+
+
 def test_errors_before_the_stream_are_typed_like_any_call(sandbox):
     with bigmodel.BigModelClient(sandbox.base_url, sandbox.api_key) as client:
         with pytest.raises(bigmodel.InvalidRequest) as refused:
@@ -207,9 +251,21 @@ def test_stream_true_answers_wav_as_it_comes_and_stores_the_same_take(client, ap
     assert list(Usage.objects.values_list("kind", "amount")) == [("speech_chars", len(TEXT))]
 
 
+@pytest.fixture
+def paced_voice_clone(make_clone, paced_sandbox, settings):
+    """A ready clone whose voice exists on the paced sandbox, which the app then speaks with."""
+    settings.BIGMODEL_BASE_URL = paced_sandbox.base_url
+    clone = make_clone(status=Clone.Status.QUEUED)
+    with bigmodel.BigModelClient.from_settings() as provider:  # setting up, not metered
+        pipeline.process(clone, provider)
+    return clone
+
+
 def test_a_long_text_streams_its_parts_in_order_while_the_next_are_made(
-    client, api_token, voice_clone, sandbox, monkeypatch
+    client, api_token, paced_voice_clone, paced_sandbox, monkeypatch
 ):
+    # Paced as the provider is, so that the first part is still being made when the next ones start.
+    voice_clone, sandbox = paced_voice_clone, paced_sandbox
     monkeypatch.setattr(bigmodel, "SPEECH_MAX_CHARS", 40)
     text = "One small cat sat on the mat today. Two brown dogs ran in the park. Three birds sang in a tree."
     response = api_speak(client, api_token, voice_clone, text=text, stream=True)
@@ -230,7 +286,42 @@ def test_a_long_text_streams_its_parts_in_order_while_the_next_are_made(
         headers={"Authorization": f"Bearer {sandbox.api_key}"},
     )
     assert heard.json()["text"] == text
-    assert Utterance.objects.get().parts == 3
+    utterance = Utterance.objects.get()
+    assert utterance.parts == 3
+    # Each part's call was metered to the owner like a queued part's (the ledger of what the work cost).
+    metered = ProviderCall.objects.values_list("user_id", "route", "units", "subject")
+    subject = f"utterance:{utterance.pk}"
+    expected = [(utterance.owner_id, "audio.speech", len(part), subject) for part in split_text(text, 40)]
+    assert sorted(metered) == sorted(expected)
+
+
+def test_the_later_parts_start_only_once_the_first_audio_is_handed_on(
+    client, api_token, paced_voice_clone, paced_sandbox, monkeypatch
+):
+    # Started sooner, they would compete with the first part for the CPU and the database while the
+    # listener still waits for the first sound.
+    voice_clone = paced_voice_clone
+    monkeypatch.setattr(bigmodel, "SPEECH_MAX_CHARS", 40)
+    audio_handed_on_at_launch = []
+    launch = streaming.SpeechStream._launch_next
+
+    def noting_launch(stream):
+        audio_handed_on_at_launch.append(len(stream.pcm))
+        launch(stream)
+
+    monkeypatch.setattr(streaming.SpeechStream, "_launch_next", noting_launch)
+    text = "One small cat sat on the mat today. Two brown dogs ran in the park. Three birds sang in a tree."
+    response = api_speak(client, api_token, voice_clone, text=text, stream=True)
+    assert response.status_code == 200 and response["X-Speech-Parts"] == "3"
+    assert audio_handed_on_at_launch == [0]  # the first audio is in hand, and only the first part began
+    chunks = iter(response.streaming_content)
+    next(chunks)
+    assert audio_handed_on_at_launch == [0]
+    # The server asks for more once it has written the first audio: the next two parts begin then.
+    next(chunks)
+    assert audio_handed_on_at_launch == [0, 1, 1]
+    assert b"".join(chunks) and Utterance.objects.get().parts == 3
+    assert len(settled_calls(paced_sandbox, 3)) == 3
 
 
 @pytest.mark.parametrize(
