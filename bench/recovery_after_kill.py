@@ -68,12 +68,13 @@ def wait(predicate, timeout, interval=0.1):
     raise TimeoutError(f"not within {timeout} s")
 
 
-def celery(broker, *args, name):
+def celery(broker, *args, name, pool="threads"):
     log = DATA_DIR / f"{name}-{time.time_ns()}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "voiceclone_site", *args, "--loglevel=INFO"],
         cwd=ROOT,
-        env={**ENV, "CELERY_BROKER_URL": broker},
+        # The pool by setting: Celery takes `--pool=prefork` for "the default" and the setting wins over it.
+        env={**ENV, "CELERY_BROKER_URL": broker, "WORKER_POOL": pool},
         stdout=open(log, "w"),
         stderr=subprocess.STDOUT,
     )
@@ -83,7 +84,7 @@ def celery(broker, *args, name):
 
 def worker(broker, pool):
     process = celery(
-        broker, "worker", f"--pool={pool}", "--concurrency=1", "--without-mingle", "--without-gossip", name="worker"
+        broker, "worker", "--concurrency=1", "--without-mingle", "--without-gossip", name="worker", pool=pool
     )
     wait(lambda: "ready." in process.log.read_text(), 60)
     return process

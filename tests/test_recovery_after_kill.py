@@ -40,7 +40,7 @@ def _broker(name):
     return REDIS_URL
 
 
-def _celery(broker, *args, log_name):
+def _celery(broker, *args, log_name, pool="threads"):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "voiceclone_site.settings_test",
@@ -50,6 +50,8 @@ def _celery(broker, *args, log_name):
         "CELERY_BROKER_URL": broker,
         "WORK_LEASE_SECONDS": "3",
         "SWEEP_INTERVAL": "1",
+        # The pool by setting: Celery takes `--pool=prefork` for "the default" and the setting wins over it.
+        "WORKER_POOL": pool,
     }
     log_path = Path(settings.DATA_DIR) / f"{log_name}-{time.time_ns()}.log"
     process = subprocess.Popen(
@@ -65,7 +67,7 @@ def _celery(broker, *args, log_name):
 
 def _worker(broker, pool):
     process = _celery(
-        broker, "worker", f"--pool={pool}", "--concurrency=1", "--without-mingle", "--without-gossip", log_name="worker"
+        broker, "worker", "--concurrency=1", "--without-mingle", "--without-gossip", log_name="worker", pool=pool
     )
     wait_until(lambda: "ready." in process.log_path.read_text() or process.poll() is not None, 60)
     assert process.poll() is None, process.log_path.read_text()[-3000:]

@@ -316,7 +316,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # Tasks wait on the provider, not the CPU: one process of threads, so that the provider slots freed by
 # one thread wake the next at once (clones/provider_slots.py), as `make run` and the Procfile both run it.
-CELERY_WORKER_POOL = "threads"
+# WORKER_POOL=prefork runs processes instead. It must be a setting: Celery reads `--pool=prefork` on
+# the command line as "the default", which this setting then overrides.
+CELERY_WORKER_POOL = env.str("WORKER_POOL", default="threads")
 CELERY_WORKER_CONCURRENCY = WORKER_CONCURRENCY
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only once it has finished, so a worker that dies mid-task hands it back.
