@@ -116,6 +116,8 @@ def main():
             out.update({name: (base + url, None) for name, url in pages.items()})
             logged_in = {"trivial view, logged in": (base + "/bench/trivial/", cookie)}
             logged_in.update({f"{name}, logged in": (base + url, cookie) for name, url in pages.items()})
+            # The floor of any signed-in page here: the same base template, session and middleware, no cards.
+            logged_in["floor: saved voices, none saved, logged in"] = (base + "/library/saved/", cookie)
             variants = {**out, **logged_in}
             for url, headers in variants.values():
                 wrk.run(url, connections=args.connections, seconds=2, headers=headers)

@@ -163,7 +163,8 @@ def start_gunicorn(args, env, log_dir, *, workers=None, threads=None):
 def start_worker(env, log_dir, *, concurrency, pool="threads", name="worker"):
     """`celery -A voiceclone_site worker`, as the Procfile runs it."""
     command = worker_command(concurrency=concurrency, pool=pool, celery=[str(BIN / "celery")])
-    process = Process(name, command, env, log_dir)
+    # The pool by setting too: Celery takes `--pool=prefork` for "the default", which the setting overrides.
+    process = Process(name, command, {**env, "WORKER_POOL": pool}, log_dir)
 
     def ready():
         process.check_alive()
