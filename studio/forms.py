@@ -99,7 +99,10 @@ class ProjectForm(forms.ModelForm):
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
-        self.fields["voice"] = VoiceField(user=owner, label=_("Voice"), initial=SYSTEM_VOICES[0][0])
+        # Their newest voice preselected, as on the speak page: that is what people come to use; else a system voice.
+        newest = usable_clones(owner).filter(owner=owner).order_by("-created_at").first()
+        initial = str(newest.uuid) if newest else SYSTEM_VOICES[0][0]
+        self.fields["voice"] = VoiceField(user=owner, label=_("Voice"), initial=initial)
         # (group label or None, [(voice key, label)]) for the speakers' menus.
         self.speaker_groups = [
             (None, [("", _("The project's voice"))]),
