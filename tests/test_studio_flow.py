@@ -356,7 +356,7 @@ def test_the_sweep_takes_a_take_whose_lease_lapsed_at_once_and_leaves_a_held_one
 def test_a_new_project_starts_with_the_persons_newest_voice(client, user, other_user, make_clone):
     client.force_login(user)
     page = client.get(reverse("studio:create")).text
-    assert 'selected>' in page  # a system voice, for someone with no voice yet
+    assert "selected>" in page  # a system voice, for someone with no voice yet
     make_clone(name="Older voice", voice_id="v-1")
     newest = make_clone(name="Newest voice", voice_id="v-2")
     make_clone(owner=other_user, name="Someone else's", voice_id="v-3", visibility="public", allow_public_speech=True)
