@@ -250,7 +250,12 @@ def test_transient_provider_errors_are_retried_and_the_take_lands(client, user, 
 
 
 @pytest.mark.worker
-def test_a_take_lost_with_its_worker_is_swept_and_finished(client, user, sandbox, celery_worker, settings):
+def test_a_take_lost_with_its_worker_is_swept_and_finished(own_workers, client, user, sandbox, settings):
+    from tests.conftest import start_worker, stop_worker
+
+    # A worker of its own: in whole-suite runs the shared one could still be busy with what earlier
+    # tests left, and the wait below timed out on its first try in two runs out of two.
+    worker = start_worker()
     client.force_login(user)
     create(client, "Hello there.")
     line = Line.objects.get()
@@ -259,7 +264,10 @@ def test_a_take_lost_with_its_worker_is_swept_and_finished(client, user, sandbox
                                status="speaking", attempts=1)  # fmt: skip
     settings.STUCK_AFTER_SECONDS = 0
     assert sweep_stuck_takes()["takes"] == 1
-    take = wait_until(lambda: Take.objects.filter(pk=take.pk, status="ready").first(), 60)
+    try:
+        take = wait_until(lambda: Take.objects.filter(pk=take.pk, status="ready").first(), 60)
+    finally:
+        stop_worker(worker)
     assert take.attempts == 2 and line.__class__.objects.get().chosen_take == take
 
 
