@@ -12,21 +12,37 @@ from accounts.models import Limits, Usage, usage_summary
 pytestmark = pytest.mark.django_db
 
 
-def spend(user, kind, amount, ago):
-    Usage.objects.create(user=user, kind=kind, amount=amount, created_at=timezone.now() - ago)
+def spend(user, kind, amount, ago, now=None):
+    Usage.objects.create(user=user, kind=kind, amount=amount, created_at=(now or timezone.now()) - ago)
+
+
+def local_moment(day, hour):
+    """A fixed moment of this month in the site's time zone, so the month total does not depend on when CI runs."""
+    return timezone.localtime().replace(day=day, hour=hour, minute=0, second=0, microsecond=0)
 
 
 def test_the_summary_counts_the_last_24_hours_against_the_limit_and_the_month(user, settings):
     settings.QUOTA_CLONES_PER_DAY = 10
     Limits.objects.create(user=user, speech_chars_per_day=500)
-    spend(user, "clone", 1, timedelta(hours=2))
-    spend(user, "clone", 1, timedelta(hours=30))  # not today, maybe this month
-    spend(user, "speech_chars", 120, timedelta(minutes=5))
-    summary = usage_summary(user)
+    now = local_moment(day=15, hour=12)
+    spend(user, "clone", 1, timedelta(hours=2), now)
+    spend(user, "clone", 1, timedelta(hours=30), now)  # not today, but this month
+    spend(user, "clone", 1, timedelta(days=20), now)  # last month
+    spend(user, "speech_chars", 120, timedelta(minutes=5), now)
+    summary = usage_summary(user, now=now)
     assert (summary["clone"].used, summary["clone"].limit, summary["clone"].left) == (1, 10, 9)
-    assert summary["clone"].month in (1, 2)  # the older one counts if it fell in this month
+    assert summary["clone"].month == 2
     assert (summary["speech_chars"].used, summary["speech_chars"].limit) == (120, 500)
     assert summary["clone"].frees_at is None
+
+
+def test_just_after_midnight_on_the_first_the_month_starts_again_but_the_day_does_not(user, settings):
+    settings.QUOTA_CLONES_PER_DAY = 10
+    now = local_moment(day=1, hour=0) + timedelta(minutes=15)
+    spend(user, "clone", 1, timedelta(hours=2), now)  # last month's last evening
+    spend(user, "clone", 1, timedelta(minutes=5), now)
+    summary = usage_summary(user, now=now)
+    assert (summary["clone"].used, summary["clone"].month) == (2, 1)
 
 
 def test_a_used_up_limit_says_when_it_comes_back(user, settings):
