@@ -8,6 +8,7 @@ settings plus a bench-only URLconf (a trivial view for comparison) and a static 
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -171,6 +172,21 @@ def start_worker(env, log_dir, *, concurrency, pool="threads", name="worker"):
         return "ready." in process.log_path.read_text()
 
     return _started(process, ready, 60, "the Celery worker")
+
+
+class profile:
+    """py-spy sampling a started process's CPU (on-CPU stacks only, all threads) into collapsed stacks at `path`,
+    until stop(): where a worker's time goes, by function."""
+
+    def __init__(self, process, path):
+        command = [str(BIN / "py-spy"), "record", "--pid", str(process.popen.pid), "--format", "raw",
+                   "--rate", "250", "--nonblocking", "--output", str(path)]  # fmt: skip
+        self.popen = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)  # attached
+
+    def stop(self):
+        self.popen.send_signal(signal.SIGINT)
+        self.popen.wait(timeout=30)
 
 
 def collectstatic(env):

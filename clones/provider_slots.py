@@ -33,13 +33,16 @@ def _ensure_slots(count, base=SPEECH):
 
 
 def _take(number, now, lease):
-    return ProviderSlot.objects.filter(number=number, expires_at__lt=now).update(expires_at=now + lease)
+    taken = ProviderSlot.objects.filter(number=number, expires_at__lt=now).update(expires_at=now + lease)
+    if taken:
+        _leased_at[number] = time.monotonic()
+    return taken
 
 
-def _try_take(count, lease, base=SPEECH, first=None):
+def _try_take(count, lease, base=SPEECH):
     """A free slot's number, or None. One query when the first slot tried is free, two when all are busy."""
     now = timezone.now()
-    first = first or base + random.randint(1, count)
+    first = base + random.randint(1, count)
     if _take(first, now, lease):
         return first
     free = list(
@@ -54,9 +57,15 @@ def _try_take(count, lease, base=SPEECH, first=None):
     return None
 
 
+# When each slot's lease was last written by this process (monotonic seconds): a slot handed from one
+# thread to the next keeps its row's lease, and is renewed only once a good part of it has gone by.
+_leased_at = {}
+
+
 def renew(number):
     """Extend a held slot's lease: a streamed call can outlast one (clones.streaming renews it)."""
     ProviderSlot.objects.filter(number=number).update(expires_at=timezone.now() + provider_call_settled())
+    _leased_at[number] = time.monotonic()
 
 
 @contextlib.contextmanager
@@ -72,22 +81,27 @@ def provider_slot(base=SPEECH):
     number = _try_take(count, lease, base)
     if number is None:
         _ensure_slots(count, base)
-        number = waiting.wait_for(partial(_try_take, count, lease, base))
+        number, handed = waiting.wait_for(partial(_try_take, count, lease, base))
+        if handed and time.monotonic() - _leased_at.get(number, 0) > lease.total_seconds() / 4:
+            renew(number)
     try:
         yield number
     finally:
-        ProviderSlot.objects.filter(number=number).update(expires_at=FREE)
-        waiting.freed(number)
+        if not waiting.hand_over(number):
+            ProviderSlot.objects.filter(number=number).update(expires_at=FREE)
 
 
 class _Waiting:
     """The threads of this process waiting for a slot of one pool (Celery's threads pool runs many calls
     at once; a "generate all" has dozens of takes waiting).
 
-    A slot freed by a thread of this process wakes one waiter, which tries that slot first. Slots freed
-    by other processes can only be seen in the database, and one waiter at a time looks there, every
-    20 to 100 ms: when every waiter polled, dozens of threads each ran two queries ten times a second,
-    and the worker spent its CPU and the database's on that instead of on the takes.
+    A thread done with its slot hands it straight to a waiting thread of this process: the slot's row
+    stays taken, and the next call goes out without two database round trips (freeing the row, taking
+    it again) between one call and the next, each of them a wait for the interpreter while other
+    threads decode and measure the takes that just came back. Slots freed by other processes can only
+    be seen in the database, and one waiter at a time looks there, every 20 to 100 ms: when every
+    waiter polled, dozens of threads each ran two queries ten times a second, and the worker spent its
+    CPU and the database's on that instead of on the takes.
     """
 
     NAP = 1.0  # the longest a waiter sleeps without looking itself, should a wake-up go astray
@@ -96,46 +110,57 @@ class _Waiting:
         self.condition = threading.Condition()
         self.waiters = 0
         self.polling = False
-        self.just_freed = []
+        self.handed = []  # slots handed over and not yet picked up, at most one per waiter
 
     def wait_for(self, try_take):
+        """(slot number, whether it was handed over by a thread of this process)."""
         with self.condition:
             self.waiters += 1
+        orphans = []
         try:
             return self._wait_for(try_take)
         finally:
             with self.condition:
                 self.waiters -= 1
+                if len(self.handed) > self.waiters:  # handed to a waiter that gave up meanwhile
+                    orphans, self.handed = self.handed[self.waiters :], self.handed[: self.waiters]
+            if orphans:
+                ProviderSlot.objects.filter(number__in=orphans).update(expires_at=FREE)
 
     def _wait_for(self, try_take):
         deadline = time.monotonic() + settings.PROVIDER_SLOT_WAIT_SECONDS
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                # Surfaces like the provider's own concurrency error, and is retried the same way.
-                raise bigmodel.RateLimited("All provider slots stayed busy", code="slots")
             with self.condition:
+                if self.handed:
+                    return self.handed.pop(), True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    # Surfaces like the provider's own concurrency error, and is retried the same way.
+                    raise bigmodel.RateLimited("All provider slots stayed busy", code="slots")
                 polling = not self.polling
                 self.polling = self.polling or polling
-                if not self.just_freed:
-                    self.condition.wait(timeout=min(left, random.uniform(0.02, 0.1) if polling else self.NAP))
-                hint = self.just_freed.pop() if self.just_freed else None
+                self.condition.wait(timeout=min(left, random.uniform(0.02, 0.1) if polling else self.NAP))
                 if polling:
                     self.polling = False
-            number = try_take(first=hint)
+                if self.handed:
+                    if polling:
+                        self.condition.notify()  # another waiter takes over the polling
+                    return self.handed.pop(), True
+            number = try_take()
             if number is not None:
                 if polling:
                     with self.condition:
-                        self.condition.notify()  # another waiter takes over the polling
-                return number
+                        self.condition.notify()
+                return number, False
 
-    def freed(self, number):
+    def hand_over(self, number):
+        """Give a slot done with to a waiting thread; False if none waits for one."""
         with self.condition:
-            if self.waiters:
-                self.just_freed.append(number)
-                self.condition.notify()
-            else:
-                self.just_freed.clear()  # stale: nobody took them
+            if self.waiters <= len(self.handed):
+                return False
+            self.handed.append(number)
+            self.condition.notify()
+            return True
 
 
 _waiting = {}

@@ -370,11 +370,15 @@ class Take(HeardBack):
             updated_at=now,
         )
         if taken:
-            self.refresh_from_db()
+            # Only what the claim changed: a whole refresh would drop the line, project and owner the
+            # task fetched with the take, and fetch them again one query each.
+            self.refresh_from_db(fields=["status", "attempts", "lease_expires_at", "updated_at"])
         return bool(taken)
 
     def release(self):
-        Take.objects.filter(pk=self.pk).update(lease_expires_at=None)
+        """Give the lease back, unless the save that finished the take already cleared it."""
+        if self.lease_expires_at is not None:
+            Take.objects.filter(pk=self.pk).update(lease_expires_at=None)
 
     def accept(self):
         """The owner keeps this take although it differs: it counts as checked, and is chosen."""

@@ -111,3 +111,64 @@ def test_threads_waiting_for_a_slot_leave_the_polling_to_one_of_them(settings, m
     for thread in waiters:
         thread.join(timeout=30)
     assert sorted(got) == sorted(thread.name for thread in waiters)
+
+
+def handed_over(settings, before_release=None):
+    """Thread A holds the only slot, B waits for it, A is done: (A's slot, B's slot, the row's lease as A
+    left it, the row's lease while B holds it)."""
+    settings.PROVIDER_MAX_CONCURRENCY = 1
+    held, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        try:
+            with provider_slot() as number:
+                seen["a"] = number
+                seen["a_lease"] = ProviderSlot.objects.get(number=number).expires_at
+                held.set()
+                done.wait(5)
+                if before_release:
+                    before_release(number)
+        finally:
+            connection.close()
+
+    def second():
+        try:
+            with provider_slot() as number:
+                seen["b"] = number
+                seen["b_lease"] = ProviderSlot.objects.get(number=number).expires_at
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=first)
+    a.start()
+    held.wait(5)
+    b = threading.Thread(target=second)
+    b.start()
+    deadline = time.monotonic() + 5
+    while provider_slots._waiting[provider_slots.SPEECH].waiters == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    done.set()
+    a.join(5)
+    b.join(5)
+    return seen
+
+
+def test_a_slot_goes_straight_to_a_thread_waiting_in_the_same_process(settings):
+    """Between one call and the next the slot is not freed and taken again in the database (two round
+    trips while the worker's other threads hold the interpreter): the waiting thread gets it as it is."""
+    seen = handed_over(settings)
+    assert seen["b"] == seen["a"]
+    assert seen["b_lease"] == seen["a_lease"]  # the row was neither freed nor taken again
+    assert ProviderSlot.objects.get(number=seen["a"]).expires_at == provider_slots.FREE  # B freed it at the end
+
+
+def test_a_slot_handed_over_late_in_its_lease_is_renewed(settings):
+    """A long call (a streamed one, say) leaves little of the lease: the next holder writes a new one."""
+
+    def long_ago(number):
+        provider_slots._leased_at[number] = time.monotonic() - 3600
+
+    seen = handed_over(settings, before_release=long_ago)
+    assert seen["b"] == seen["a"]
+    assert seen["b_lease"] > seen["a_lease"]
