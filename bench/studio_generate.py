@@ -150,7 +150,7 @@ def main():
     parser.add_argument("--no-checks", action="store_true", help="the project's takes are not heard back "
                         "(issue 16's figure as filed, before checking existed)")  # fmt: skip
     parser.add_argument("--profile", metavar="PATH", help="sample the worker with py-spy during generate all "
-                        "(pip install py-spy) and write its collapsed stacks to PATH")  # fmt: skip
+                        "(pip install py-spy): its stacks to PATH, the sandbox's to PATH.sandbox")  # fmt: skip
     stack.add_arguments(parser)
     parser.set_defaults(
         database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/studio"),
@@ -215,11 +215,15 @@ def main():
         cpu_before = [psutil.Process(p.popen.pid).cpu_times() for p in (worker, sandbox)]
         statements_before = database_statements()
         load = os.getloadavg()[0]
-        profiler = args.profile and stack.profile(worker, args.profile)
+        profilers = (
+            [stack.profile(worker, args.profile), stack.profile(sandbox, f"{args.profile}.sandbox")]
+            if args.profile
+            else []
+        )
         queued = tasks.queue_generation(project)  # its transaction commits inside: the tasks are sent
         started = time.time()
         wait(lambda: takes.filter(status__in=Take.PENDING).exists(), args.timeout, "generate all")
-        if profiler:
+        for profiler in profilers:
             profiler.stop()
         generated = max(t.finished_at.timestamp() for t in takes) - started
         cpu_after = [psutil.Process(p.popen.pid).cpu_times() for p in (worker, sandbox)]

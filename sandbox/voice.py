@@ -254,6 +254,15 @@ def decode(data, rate=16000):
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
 
+def wav_seconds(data):
+    """The length a plain PCM WAV's header declares, in seconds; None for anything else."""
+    try:
+        with wave.open(io.BytesIO(data)) as audio:
+            return audio.getnframes() / audio.getframerate() if audio.getnframes() else None
+    except (wave.Error, EOFError):
+        return None
+
+
 def estimate_f0(samples, rate=16000, low=60.0, high=400.0):
     """Median F0 of the voiced frames, by normalized autocorrelation; None if nothing is voiced."""
     frame, hop = int(0.04 * rate), int(0.02 * rate)

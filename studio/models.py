@@ -363,11 +363,18 @@ class Take(HeardBack):
     def claim(self):
         """Take the lease; False if the take is finished or another worker holds it."""
         now = timezone.now()
-        taken = Take.objects.filter(leases.unheld(now), pk=self.pk, status__in=self.PENDING).update(
-            status=self.Status.SPEAKING,
-            attempts=F("attempts") + 1,
-            lease_expires_at=leases.lease_deadline(now),
-            updated_at=now,
+        deadline = leases.lease_deadline(now)
+        claimable = Take.objects.filter(leases.unheld(now), pk=self.pk, status__in=self.PENDING)
+        # Usually the row is as the task fetched it a moment ago: the claim then needs no second read.
+        if claimable.filter(attempts=self.attempts).update(
+            status=self.Status.SPEAKING, attempts=self.attempts + 1, lease_expires_at=deadline, updated_at=now
+        ):
+            self.status, self.attempts, self.lease_expires_at, self.updated_at = (
+                self.Status.SPEAKING, self.attempts + 1, deadline, now,
+            )  # fmt: skip
+            return True
+        taken = claimable.update(
+            status=self.Status.SPEAKING, attempts=F("attempts") + 1, lease_expires_at=deadline, updated_at=now
         )
         if taken:
             # Only what the claim changed: a whole refresh would drop the line, project and owner the

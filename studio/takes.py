@@ -42,8 +42,10 @@ def speak(take, client):
             pieces.append(np.zeros(round(value * mastering.RATE), dtype=np.int16))
             continue
         with transaction.atomic():
+            # Counted in the charge's transaction, before its lock: one commit for both, and a refused
+            # charge counts no call.
+            Take.objects.filter(pk=take.pk).update(provider_calls=take.provider_calls + 1)
             charge(owner, Usage.Kind.SPEECH_CHARS, len(value), per_minute=False)
-        Take.objects.filter(pk=take.pk).update(provider_calls=take.provider_calls + 1)
         take.provider_calls += 1
         audio = client.speech(
             input=value,

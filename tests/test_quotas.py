@@ -2,14 +2,17 @@
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import Sum
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import Limits, ProviderCall, Usage, charge, meter
+from accounts.models import Limits, ProviderCall, QuotaExceeded, Usage, charge, meter
 from clones.models import Clone, Utterance
 from tests.samples import wav_bytes
 
@@ -124,3 +127,42 @@ def test_a_charge_in_progress_does_not_hold_back_a_paid_calls_ledger_row(user):
         finish.set()
         thread.join()
     assert ProviderCall.objects.filter(user=user).count() == 1 and Usage.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_per_call_charge_fills_the_limit_exactly_and_is_refused_past_it(user, settings):
+    """The studio's per-call charge (one statement under the lock): up to the limit, not one character more,
+    and yesterday's spending no longer counts."""
+    settings.QUOTA_SPEECH_CHARS_PER_DAY = 100
+    Usage.objects.create(user=user, kind="speech_chars", amount=100, created_at=timezone.now() - timedelta(hours=25))
+    for amount in (60, 40):
+        with transaction.atomic():
+            charge(user, Usage.Kind.SPEECH_CHARS, amount, per_minute=False)
+    with pytest.raises(QuotaExceeded) as refused, transaction.atomic():
+        charge(user, Usage.Kind.SPEECH_CHARS, 1, per_minute=False)
+    assert "100 characters" in str(refused.value) and "(100 used)" in str(refused.value)
+    today = Usage.objects.filter(user=user, created_at__gte=timezone.now() - timedelta(days=1))
+    assert list(today.order_by("created_at").values_list("amount", "submission")) == [(60, False), (40, False)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_per_call_charges_never_pass_the_limit(user, settings):
+    """Twenty takes of one owner charge at once (a "generate all"): exactly as many as fit are let through."""
+    settings.QUOTA_SPEECH_CHARS_PER_DAY = 700
+
+    def take(_):
+        try:
+            with transaction.atomic():
+                charge(user, Usage.Kind.SPEECH_CHARS, 100, per_minute=False)
+            return "charged"
+        except QuotaExceeded:
+            return "refused"
+        except OperationalError:  # SQLite: the database stayed locked past its timeout
+            return "busy"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(take, range(20)))
+    assert outcomes.count("charged") == 7
+    assert Usage.objects.filter(user=user).aggregate(total=Sum("amount"))["total"] == 700

@@ -12,7 +12,7 @@ import requests
 
 from sandbox import voice
 from sandbox.testing import running_sandbox
-from tests.samples import mp3_bytes, wav_bytes
+from tests.samples import mp3_bytes, wav_bytes, wav_duration
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +188,19 @@ def test_transcription_returns_the_synthesized_text(api):
         f"{api.base}/audio/transcriptions", files={"file": ("a.wav", wav_bytes(31))}, data={"model": "glm-asr-2512"}
     )
     assert error_of(too_long) == (400, "1214")
+
+
+def test_its_own_speech_over_30_seconds_is_refused_too(api):
+    """The sandbox knows its own WAVs by their digest without decoding them; the 30 s limit still holds."""
+    text = " ".join(["The ferry waited on the far bank for three long days."] * 12)
+    wav = api.post(
+        f"{api.base}/audio/speech", json={"model": "glm-tts", "input": text, "voice": "jam", "response_format": "wav"}
+    ).content
+    assert wav_duration(wav) > 30
+    answer = api.post(
+        f"{api.base}/audio/transcriptions", files={"file": ("a.wav", wav)}, data={"model": "glm-asr-2512"}
+    )
+    assert error_of(answer) == (400, "1214")
 
 
 def test_fault_rules_error_drop_malformed_and_counts(api, server):
