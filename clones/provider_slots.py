@@ -45,15 +45,16 @@ def _try_take(count, lease, base=SPEECH):
     first = base + random.randint(1, count)
     if _take(first, now, lease):
         return first
-    free = list(
-        ProviderSlot.objects.filter(number__gt=base, number__lte=base + count, expires_at__lt=now)
-        .exclude(number=first)
-        .values_list("number", flat=True)
-    )
-    random.shuffle(free)
-    for number in free:
-        if _take(number, now, lease):
-            return number
+    slots = ProviderSlot.objects.filter(number__gt=base, number__lte=base + count)
+    # Looked at again while any is free: in a burst, threads race for the same free slots, and one that
+    # lost every race of its first look would otherwise wait for the next poll (20 to 100 ms) with slots
+    # still free. Each look that finds some free but takes none means others took them: it ends.
+    while free := list(slots.filter(expires_at__lt=now).values_list("number", flat=True)):
+        random.shuffle(free)
+        for number in free:
+            if _take(number, now, lease):
+                return number
+        now = timezone.now()
     return None
 
 
