@@ -49,7 +49,11 @@ def test_clone_a_voice_and_follow_its_progress(page, live_server, sandbox, celer
     # The page follows the clone without a reload: first the clone step, then ready.
     page.locator("#status-label", has_text="Cloning voice").wait_for(timeout=30_000)
     assert page.locator("li.current", has_text="Cloning voice").is_visible()
+    assert not page.get_by_role("heading", name="Fidelity lab").is_visible()  # no empty card meanwhile
     page.locator("#status-label", has_text="Ready").wait_for(timeout=60_000)
+    # The lab's panel comes once the clone is done, still without a reload.
+    page.get_by_role("link", name="Take the blind test").wait_for(timeout=30_000)
+    assert page.get_by_role("heading", name="Fidelity lab").is_visible()
     page.locator("#preview-audio").wait_for(state="visible")
     assert page.locator("svg.waveform.preview rect").count() > 50  # the preview's waveform, drawn at once
     assert wait_for_playable_audio(page) > 0.5

@@ -37,6 +37,25 @@
     }
   }
 
+  // Panels drawn for the clone as it was when the page loaded (the lab's) are fetched again once it is done.
+  function refreshPanels() {
+    var stale = document.querySelectorAll("[data-refresh-when-finished]");
+    if (!stale.length) return;
+    fetch(window.location.href, { cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html"); // our own page, no script runs
+        stale.forEach(function (panel) {
+          var replacement = panel.id && fresh.getElementById(panel.id);
+          if (replacement && !replacement.hasAttribute("data-refresh-when-finished")) panel.replaceWith(replacement);
+        });
+      })
+      .catch(function () {}); // the panel stays hidden; a reload shows it
+  }
+
   function poll() {
     fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (response) {
@@ -46,7 +65,8 @@
       .then(function (state) {
         render(state);
         delay = 1000;
-        if (!state.finished) setTimeout(poll, delay);
+        if (state.finished) refreshPanels();
+        else setTimeout(poll, delay);
       })
       .catch(function () {
         // The server may be restarting: back off, keep trying.
