@@ -2,9 +2,10 @@
 
 1. Checking off against checking on, side by side in one run (alternating, `--rounds` pairs): the wall
    time of "generate all" from queueing until every take is ready (off), or ready and checked with any
-   retry settled (on). The sandbox adds `--latency` to every call, speech and recognition alike, and
-   allows `--cap` calls in flight per model, as the provider does; the app's PROVIDER_MAX_CONCURRENCY is
-   the same cap. Goal: on / off <= 1.25x (checks run beside the synthesis of other lines).
+   retry settled (on). Every sandbox call takes `--latency` (its own work included), speech and
+   recognition alike, and allows `--cap` calls in flight per model, as the provider does; the app's
+   PROVIDER_MAX_CONCURRENCY is the same cap. Goal: on / off <= 1.25x (checks run beside the synthesis of
+   other lines).
 2. The sandbox mis-speaks 10% of first takes at random (seeded; a retry of a text is spoken right): the
    share of final chosen takes that say their text (goal 100% after at most 2 retries), and the provider
    calls spent beyond the lines' one take each.
@@ -47,7 +48,7 @@ def wait(query, timeout, what):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--latency", type=float, default=0.5, help="seconds the sandbox adds to every call")
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds each sandbox call takes")
     parser.add_argument("--cap", type=int, default=8, help="calls in flight per model (sandbox and app)")
     parser.add_argument("--threads", type=int, default=24, help="task threads of the worker")
     parser.add_argument("--chars", type=int, default=10_000)

@@ -1,11 +1,11 @@
 """Benchmark: many clones through a provider that allows a few calls at once, and answers slowly.
 
-The sandbox adds a fixed latency to every call and refuses calls past its concurrency limit (429 +
-1302, as BigModel does); the app's PROVIDER_MAX_CONCURRENCY is set to the same cap. N clones are
-queued at once to Celery workers on Redis and PostgreSQL. The cap allows at most cap / latency calls
-a second, and a clone needs three calls, so N clones cannot finish sooner than 3 N latency / cap:
-the script reports the achieved rate as a share of that, plus lost and duplicated clones.
-See bench/README.md.
+Every sandbox call takes a fixed time (its own work included), and the sandbox refuses calls past its
+concurrency limit (429 + 1302, as BigModel does); the app's PROVIDER_MAX_CONCURRENCY is set to the same
+cap. N clones are queued at once to Celery workers on Redis and PostgreSQL. The cap allows at most cap /
+latency calls a second, and a clone needs three calls, so N clones cannot finish sooner than 3 N latency
+/ cap: the script reports the achieved rate as a share of that, plus lost and duplicated clones. See
+bench/README.md.
 
     .venv/bin/python bench/pipeline_throughput.py [--clones 200] [--latency 0.5] [--cap 8]
 """
@@ -27,7 +27,7 @@ from bench import stack  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clones", type=int, default=200)
-    parser.add_argument("--latency", type=float, default=0.5, help="seconds the sandbox adds to every call")
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds each sandbox call takes")
     parser.add_argument("--cap", type=int, default=8, help="calls in flight the provider allows (and the app uses)")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--threads", type=int, default=16, help="task threads per worker")

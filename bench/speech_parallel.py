@@ -1,6 +1,6 @@
 """Benchmark: speaking a 2,000-character text, parts in parallel versus one part at a time.
 
-The sandbox adds a fixed latency to every call (as a remote provider would), both variants run in
+Every sandbox call takes a fixed time (as a remote provider's would), both variants run in
 the same process, alternately, and the ratio of their medians is reported. See bench/README.md.
 
     .venv/bin/python bench/speech_parallel.py [--latency 0.5] [--rounds 5]
@@ -45,7 +45,7 @@ def timed_run(client, owner, parallel):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--latency", type=float, default=0.5, help="seconds the sandbox adds to every call")
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds each sandbox call takes")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--parallel", type=int, default=4)
     args = parser.parse_args()
