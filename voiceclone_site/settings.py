@@ -177,10 +177,11 @@ PROVIDER_SLOT_WAIT_SECONDS = env.float("PROVIDER_SLOT_WAIT_SECONDS", default=120
 # Task threads of a Celery worker process (CELERY_WORKER_CONCURRENCY below). A task holds its thread
 # while it waits for a provider slot, while it calls, and while it stores the result. Speech and
 # recognition (the checks) have PROVIDER_MAX_CONCURRENCY slots each, and a studio "generate all" keeps
-# both busy at once, so a worker needs a thread for every slot of both and a few more to store takes
-# and pick up the next ones: with fewer, checks hold the threads and the speech slots stand idle
-# (bench/README.md, studio).
-WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=2 * PROVIDER_MAX_CONCURRENCY + 4)
+# both busy at once, so a worker needs a thread for every slot of both and as many again to store the
+# takes that came back and have the next ones ready for the slots they free: with fewer, checks hold
+# the threads and the speech slots stand idle (cap 8: 20 threads 1.30x to 1.43x the ideal, 24 threads
+# 1.17x to 1.19x, 28 no better; bench/README.md, studio).
+WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=3 * PROVIDER_MAX_CONCURRENCY)
 # Seconds a worker thread keeps the interpreter while others wait for it (Python's default is 0.005);
 # see voiceclone_site/celery.py.
 WORKER_SWITCH_INTERVAL = env.float("WORKER_SWITCH_INTERVAL", default=0.0005)
