@@ -134,7 +134,9 @@ class HeardBack(models.Model):
             )
         )
         if taken:
-            self.refresh_from_db()
+            # Only what the claim changed: a whole refresh would drop the relations the task fetched with
+            # the row (a take's line, project and owner), to be fetched again one query each.
+            self.refresh_from_db(fields=["check_status", "check_attempts", "lease_expires_at", *self._moved()])
         return bool(taken)
 
     def count_check_call(self):
